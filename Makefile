@@ -1,0 +1,42 @@
+# Makefile: builds the C core, installs missing Debian packages, runs the specs and the demo.
+# `make` builds build/5.4/medusa/core.so; `make test` runs every spec; `make demo` is the main job.
+
+LUA54      ?= lua5.4
+CC         ?= cc
+CFLAGS     ?= -O2 -g
+WARN       := -Wall -Wextra -std=c99 -pedantic -Werror=implicit-function-declaration
+SHARED     := -fPIC -shared -fvisibility=hidden
+SRC        := src/core.c src/json.c src/query.c src/http.c
+HDR        := src/core.h src/compat.h
+LUA54_INC  := $(shell pkg-config --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4)
+CURL_LIBS  := $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
+
+# Debian packages the build and the specs need (tools/ensure-deps installs them as root).
+DEPS_BUILD := gcc make pkg-config lua5.4 liblua5.4-dev libcurl4-openssl-dev
+DEPS_TEST  := $(DEPS_BUILD) lua-cjson lua-busted python3 curl perl luarocks
+
+SPECS      ?= spec/*_spec.lua
+LUA_ENV    := LUA_PATH='lua/?.lua;lua/?/init.lua;spec/?.lua;;' LUA_CPATH='build/5.4/?.so;;'
+
+.PHONY: all deps deps-test test demo clean
+all: build/5.4/medusa/core.so
+
+deps:
+	@tools/ensure-deps $(DEPS_BUILD)
+
+deps-test:
+	@tools/ensure-deps $(DEPS_TEST)
+
+build/5.4/medusa/core.so: $(SRC) $(HDR) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) $(SHARED) $(LUA54_INC) $(SRC) -o $@ $(CURL_LIBS)
+
+test: deps-test all
+	$(LUA_ENV) prove --exec '$(LUA54) /usr/bin/busted -o TAP' $(SPECS)
+
+demo: all
+	@tools/ensure-deps python3
+	$(LUA_ENV) $(LUA54) examples/demo.lua
+
+clean:
+	rm -rf build
