@@ -1,8 +1,522 @@
-/* http.c: the libcurl transport. To be written. */
+/* http.c: the libcurl transport. One easy handle per client, reused so connections stay
+ * alive; performs one HTTP exchange per call and reports what happened, with no policy
+ * (no retries, no header rules, no JSON). No Lua API is called inside a libcurl callback:
+ * callbacks only fill C buffers, and Lua values are built after curl_easy_perform. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <curl/curl.h>
+
 #include "core.h"
+
+#define HTTP_CLIENT_MT "medusa.http"
+/* Response heads larger than this are hostile; libcurl bounds single lines, we bound the sum. */
+#define MAX_HEAD_BYTES (1024 * 1024)
+/* A buffer that grew past this for one large response is given back afterwards. */
+#define KEEP_BUFFER_BYTES (256 * 1024)
+
+typedef struct {
+  char *data;
+  size_t len, cap;
+} membuf;
+
+typedef struct {
+  CURL *curl;
+  struct curl_slist *request_headers; /* of the last request; freed on the next one or at close */
+  membuf head;                        /* raw header lines of the current response */
+  membuf body;
+  size_t max_body;
+  long status;    /* from the last status line seen, 0 if none arrived */
+  int too_large;  /* the response passed max_body (or MAX_HEAD_BYTES) */
+  int cookies_on;
+  char errbuf[CURL_ERROR_SIZE];
+} http_client;
+
+static int membuf_append(membuf *b, const char *p, size_t n) {
+  if (b->len + n + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 4096;
+    char *d;
+    while (cap < b->len + n + 1) cap *= 2;
+    d = realloc(b->data, cap);
+    if (d == NULL) return -1;
+    b->data = d;
+    b->cap = cap;
+  }
+  memcpy(b->data + b->len, p, n);
+  b->len += n;
+  return 0;
+}
+
+static void membuf_trim(membuf *b) {
+  b->len = 0;
+  if (b->cap > KEEP_BUFFER_BYTES) {
+    free(b->data);
+    b->data = NULL;
+    b->cap = 0;
+  }
+}
+
+static void membuf_free(membuf *b) {
+  free(b->data);
+  b->data = NULL;
+  b->len = b->cap = 0;
+}
+
+/* ---- libcurl callbacks: C memory only ---- */
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud) {
+  http_client *c = ud;
+  size_t n = size * nmemb;
+  if (c->body.len + n > c->max_body) {
+    c->too_large = 1;
+    return 0; /* aborts the transfer: nothing past the cap is buffered */
+  }
+  if (membuf_append(&c->body, ptr, n) != 0) return 0;
+  return n;
+}
+
+static int starts_with_ci(const char *s, size_t n, const char *prefix) {
+  size_t i, k = strlen(prefix);
+  if (n < k) return 0;
+  for (i = 0; i < k; i++) {
+    char a = s[i];
+    if (a >= 'A' && a <= 'Z') a = (char)(a + 32);
+    if (a != prefix[i]) return 0;
+  }
+  return 1;
+}
+
+static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud) {
+  http_client *c = ud;
+  size_t n = size * nmemb;
+  if (n >= 5 && memcmp(ptr, "HTTP/", 5) == 0) {
+    /* A new response starts (a 1xx or, never here, a redirect): keep only the last head. */
+    const char *sp = memchr(ptr, ' ', n);
+    c->head.len = 0;
+    c->status = 0;
+    if (sp != NULL && (size_t)(sp - ptr) + 4 <= n) {
+      long st = 0;
+      int i;
+      for (i = 1; i <= 3; i++) {
+        char d = sp[i];
+        if (d < '0' || d > '9') break;
+        st = st * 10 + (d - '0');
+      }
+      if (i == 4) c->status = st;
+    }
+  } else if (starts_with_ci(ptr, n, "content-length:")) {
+    /* Refuse a declared oversize body before reading any of it. */
+    const char *p = ptr + 15, *end = ptr + n;
+    unsigned long long v = 0;
+    int digits = 0;
+    while (p < end && (*p == ' ' || *p == '\t')) p++;
+    while (p < end && *p >= '0' && *p <= '9') {
+      if (v > (unsigned long long)c->max_body) break;
+      v = v * 10 + (unsigned long long)(*p - '0');
+      p++;
+      digits = 1;
+    }
+    if (digits && v > (unsigned long long)c->max_body) {
+      c->too_large = 1;
+      return 0;
+    }
+  }
+  if (c->head.len + n > MAX_HEAD_BYTES) {
+    c->too_large = 1;
+    return 0;
+  }
+  if (membuf_append(&c->head, ptr, n) != 0) return 0;
+  return n;
+}
+
+/* ---- the client userdata ---- */
+
+static void client_close(http_client *c) {
+  if (c->curl != NULL) {
+    curl_easy_cleanup(c->curl);
+    c->curl = NULL;
+  }
+  if (c->request_headers != NULL) {
+    curl_slist_free_all(c->request_headers);
+    c->request_headers = NULL;
+  }
+  membuf_free(&c->head);
+  membuf_free(&c->body);
+}
+
+static http_client *check_open(lua_State *L) {
+  http_client *c = luaL_checkudata(L, 1, HTTP_CLIENT_MT);
+  if (c->curl == NULL) luaL_error(L, "medusa: attempt to use a closed client");
+  return c;
+}
+
+static int l_http_new(lua_State *L) {
+  http_client *c = compat_newuserdata(L, sizeof *c);
+  memset(c, 0, sizeof *c); /* safe for __gc before anything below can raise */
+  luaL_getmetatable(L, HTTP_CLIENT_MT);
+  lua_setmetatable(L, -2);
+  c->curl = curl_easy_init();
+  if (c->curl == NULL) return luaL_error(L, "medusa: curl_easy_init failed");
+  curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(c->curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(c->curl, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(c->curl, CURLOPT_PATH_AS_IS, 1L);
+  curl_easy_setopt(c->curl, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+  curl_easy_setopt(c->curl, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(c->curl, CURLOPT_SSL_VERIFYHOST, 2L);
+  curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, c);
+  curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, c);
+  curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, c->errbuf);
+  return 1;
+}
+
+static int l_http_close(lua_State *L) {
+  http_client *c = luaL_checkudata(L, 1, HTTP_CLIENT_MT);
+  client_close(c);
+  return 0;
+}
+
+static int l_http_tostring(lua_State *L) {
+  http_client *c = luaL_checkudata(L, 1, HTTP_CLIENT_MT);
+  lua_pushfstring(L, "medusa.http: %p%s", (void *)c, c->curl ? "" : " (closed)");
+  return 1;
+}
+
+static int l_http_enable_cookies(lua_State *L) {
+  http_client *c = check_open(L);
+  /* An empty file name switches the in-memory cookie engine on without reading a file. */
+  curl_easy_setopt(c->curl, CURLOPT_COOKIEFILE, "");
+  c->cookies_on = 1;
+  return 0;
+}
+
+static int l_http_clear_cookies(lua_State *L) {
+  http_client *c = check_open(L);
+  if (c->cookies_on) curl_easy_setopt(c->curl, CURLOPT_COOKIELIST, "ALL");
+  return 0;
+}
+
+static int l_http_cookies(lua_State *L) {
+  http_client *c = check_open(L);
+  struct curl_slist *list = NULL, *it;
+  int i = 0;
+  lua_newtable(L);
+  if (!c->cookies_on) return 1;
+  if (curl_easy_getinfo(c->curl, CURLINFO_COOKIELIST, &list) != CURLE_OK) return 1;
+  for (it = list; it != NULL; it = it->next) {
+    lua_pushstring(L, it->data);
+    lua_rawseti(L, -2, ++i);
+  }
+  curl_slist_free_all(list);
+  return 1;
+}
+
+static long opt_long(lua_State *L, int t, const char *key, long dflt) {
+  long v = dflt;
+  lua_getfield(L, t, key);
+  if (!lua_isnil(L, -1)) {
+    if (lua_type(L, -1) != LUA_TNUMBER) luaL_error(L, "medusa.http: request.%s must be a number", key);
+    v = (long)lua_tonumber(L, -1);
+  }
+  lua_pop(L, 1);
+  return v;
+}
+
+/* True when a header line could split the request (the pipeline already refuses these;
+ * this is the backstop that keeps the transport safe on its own). */
+static int unsafe_bytes(const char *s, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++)
+    if (s[i] == '\r' || s[i] == '\n' || s[i] == '\0') return 1;
+  return 0;
+}
+
+/* Builds "Name: value" (or "Name;" for an empty value: libcurl's way to send it empty). */
+static struct curl_slist *append_header(lua_State *L, struct curl_slist *list, const char *name,
+                                        size_t nlen, const char *value, size_t vlen) {
+  char stackbuf[512];
+  char *line = stackbuf;
+  size_t need = nlen + vlen + 3;
+  struct curl_slist *next;
+  if (need > sizeof stackbuf) {
+    line = malloc(need);
+    if (line == NULL) return NULL;
+  }
+  memcpy(line, name, nlen);
+  if (vlen == 0) {
+    line[nlen] = ';';
+    line[nlen + 1] = '\0';
+  } else {
+    line[nlen] = ':';
+    line[nlen + 1] = ' ';
+    memcpy(line + nlen + 2, value, vlen);
+    line[nlen + 2 + vlen] = '\0';
+  }
+  next = curl_slist_append(list, line);
+  if (line != stackbuf) free(line);
+  (void)L;
+  return next;
+}
+
+static const char *curl_code_name(CURLcode rc) {
+  switch (rc) {
+    case CURLE_COULDNT_RESOLVE_PROXY: return "CURLE_COULDNT_RESOLVE_PROXY";
+    case CURLE_COULDNT_RESOLVE_HOST: return "CURLE_COULDNT_RESOLVE_HOST";
+    case CURLE_COULDNT_CONNECT: return "CURLE_COULDNT_CONNECT";
+    case CURLE_WEIRD_SERVER_REPLY: return "CURLE_WEIRD_SERVER_REPLY";
+    case CURLE_PARTIAL_FILE: return "CURLE_PARTIAL_FILE";
+    case CURLE_WRITE_ERROR: return "CURLE_WRITE_ERROR";
+    case CURLE_OPERATION_TIMEDOUT: return "CURLE_OPERATION_TIMEDOUT";
+    case CURLE_SSL_CONNECT_ERROR: return "CURLE_SSL_CONNECT_ERROR";
+    case CURLE_GOT_NOTHING: return "CURLE_GOT_NOTHING";
+    case CURLE_SEND_ERROR: return "CURLE_SEND_ERROR";
+    case CURLE_RECV_ERROR: return "CURLE_RECV_ERROR";
+    case CURLE_BAD_CONTENT_ENCODING: return "CURLE_BAD_CONTENT_ENCODING";
+    case CURLE_PEER_FAILED_VERIFICATION: return "CURLE_PEER_FAILED_VERIFICATION";
+    case CURLE_SSL_CACERT_BADFILE: return "CURLE_SSL_CACERT_BADFILE";
+    case CURLE_SSL_CERTPROBLEM: return "CURLE_SSL_CERTPROBLEM";
+    case CURLE_UNSUPPORTED_PROTOCOL: return "CURLE_UNSUPPORTED_PROTOCOL";
+    case CURLE_URL_MALFORMAT: return "CURLE_URL_MALFORMAT";
+    case CURLE_OUT_OF_MEMORY: return "CURLE_OUT_OF_MEMORY";
+    case CURLE_TOO_MANY_REDIRECTS: return "CURLE_TOO_MANY_REDIRECTS";
+    case CURLE_HTTP2: return "CURLE_HTTP2";
+    default: return "CURLE_OTHER";
+  }
+}
+
+static const char *failure_type(http_client *c, CURLcode rc) {
+  if (c->too_large) return "too_large";
+  switch (rc) {
+    case CURLE_OPERATION_TIMEDOUT: return "timeout";
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+      return "tls";
+    default: return "network";
+  }
+}
+
+/* Pushes the response head as a flat list {name1, value1, name2, value2, ...} in wire
+ * order and spelling; the pipeline decides what names mean. */
+static void push_headers(lua_State *L, const membuf *head) {
+  const char *p = head->data, *end = head->data + head->len;
+  int n = 0;
+  lua_newtable(L);
+  if (p == NULL) return;
+  /* skip the status line */
+  while (p < end && *p != '\n') p++;
+  if (p < end) p++;
+  while (p < end) {
+    const char *line = p, *eol = memchr(p, '\n', (size_t)(end - p)), *colon, *v, *ve;
+    if (eol == NULL) eol = end;
+    p = eol < end ? eol + 1 : end;
+    ve = eol;
+    if (ve > line && ve[-1] == '\r') ve--;
+    if (ve == line) continue; /* the blank line that ends the head */
+    if ((*line == ' ' || *line == '\t') && n > 0) {
+      /* obsolete line folding: continue the previous value */
+      while (line < ve && (*line == ' ' || *line == '\t')) line++;
+      lua_rawgeti(L, -1, n);
+      lua_pushliteral(L, " ");
+      lua_pushlstring(L, line, (size_t)(ve - line));
+      lua_concat(L, 3);
+      lua_rawseti(L, -2, n);
+      continue;
+    }
+    colon = memchr(line, ':', (size_t)(ve - line));
+    if (colon == NULL || colon == line) continue;
+    v = colon + 1;
+    while (v < ve && (*v == ' ' || *v == '\t')) v++;
+    while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t')) ve--;
+    lua_pushlstring(L, line, (size_t)(colon - line));
+    lua_rawseti(L, -2, ++n);
+    lua_pushlstring(L, v, (size_t)(ve - v));
+    lua_rawseti(L, -2, ++n);
+  }
+}
+
+/* client:perform{method=, url=, headers={{name, value}, ...}, body=, timeout_ms=,
+ *   connect_timeout_ms=, max_response_bytes=, ca_file=}
+ * -> {status=, headers={flat list}, body=, connects=} | nil, {type=, message=, code=, status=?, headers=?} */
+static int l_http_perform(lua_State *L) {
+  http_client *c = check_open(L);
+  CURL *h = c->curl;
+  const char *method, *url, *body = NULL, *ca_file = NULL;
+  size_t body_len = 0;
+  long timeout_ms, connect_timeout_ms, max_body;
+  int nheaders, i;
+  CURLcode rc;
+  struct curl_slist *list = NULL;
+
+  luaL_checktype(L, 2, LUA_TTABLE);
+  /* Read and check every field before touching libcurl state. */
+  lua_getfield(L, 2, "method");
+  method = luaL_checkstring(L, -1);
+  lua_getfield(L, 2, "url");
+  url = luaL_checkstring(L, -1);
+  lua_getfield(L, 2, "body");
+  if (!lua_isnil(L, -1)) body = luaL_checklstring(L, -1, &body_len);
+  lua_getfield(L, 2, "ca_file");
+  if (!lua_isnil(L, -1)) ca_file = luaL_checkstring(L, -1);
+  lua_getfield(L, 2, "headers");
+  luaL_checktype(L, -1, LUA_TTABLE);
+  /* stack: 3 method, 4 url, 5 body, 6 ca_file, 7 headers */
+  timeout_ms = opt_long(L, 2, "timeout_ms", 30000);
+  connect_timeout_ms = opt_long(L, 2, "connect_timeout_ms", 10000);
+  max_body = opt_long(L, 2, "max_response_bytes", 32L * 1024 * 1024);
+  nheaders = (int)compat_rawlen(L, 7);
+  for (i = 1; i <= nheaders; i++) {
+    lua_rawgeti(L, 7, i);
+    if (lua_type(L, -1) != LUA_TTABLE) luaL_error(L, "medusa.http: request.headers[%d] must be a {name, value} pair", i);
+    lua_rawgeti(L, -1, 1);
+    lua_rawgeti(L, -2, 2);
+    if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
+      luaL_error(L, "medusa.http: request.headers[%d] must hold two strings", i);
+    lua_pop(L, 3);
+  }
+
+  if (c->request_headers != NULL) {
+    curl_slist_free_all(c->request_headers);
+    c->request_headers = NULL;
+  }
+  for (i = 1; i <= nheaders; i++) {
+    const char *name, *value;
+    size_t nlen, vlen;
+    struct curl_slist *next;
+    lua_rawgeti(L, 7, i);
+    lua_rawgeti(L, -1, 1);
+    lua_rawgeti(L, -2, 2);
+    name = lua_tolstring(L, -2, &nlen);
+    value = lua_tolstring(L, -1, &vlen);
+    if (nlen == 0 || unsafe_bytes(name, nlen) || unsafe_bytes(value, vlen) || memchr(name, ':', nlen) != NULL) {
+      curl_slist_free_all(list);
+      return luaL_error(L, "medusa.http: request.headers[%d] is not a safe header", i);
+    }
+    next = append_header(L, list, name, nlen, value, vlen);
+    lua_pop(L, 3);
+    if (next == NULL) {
+      curl_slist_free_all(list);
+      return luaL_error(L, "medusa.http: out of memory");
+    }
+    list = next;
+  }
+  /* Never wait for 100-continue: a body is sent at once, with Content-Length. */
+  {
+    struct curl_slist *next = curl_slist_append(list, "Expect:");
+    if (next == NULL) {
+      curl_slist_free_all(list);
+      return luaL_error(L, "medusa.http: out of memory");
+    }
+    list = next;
+  }
+  c->request_headers = list;
+
+  curl_easy_setopt(h, CURLOPT_URL, url);
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, list);
+  if (strcmp(method, "GET") == 0) {
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, NULL);
+    curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+  } else {
+    curl_easy_setopt(h, CURLOPT_POST, 1L);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body != NULL ? body : "");
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, strcmp(method, "POST") == 0 ? NULL : method);
+  }
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect_timeout_ms);
+  if (ca_file != NULL) curl_easy_setopt(h, CURLOPT_CAINFO, ca_file);
+
+  c->max_body = max_body > 0 ? (size_t)max_body : 0;
+  c->too_large = 0;
+  c->status = 0;
+  c->head.len = 0;
+  c->body.len = 0;
+  c->errbuf[0] = '\0';
+
+  rc = curl_easy_perform(h);
+
+  if (rc == CURLE_OK && !c->too_large) {
+    long connects = 0;
+    curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &connects);
+    lua_createtable(L, 0, 4);
+    lua_pushinteger(L, (lua_Integer)c->status);
+    lua_setfield(L, -2, "status");
+    push_headers(L, &c->head);
+    lua_setfield(L, -2, "headers");
+    lua_pushlstring(L, c->body.data ? c->body.data : "", c->body.len);
+    lua_setfield(L, -2, "body");
+    lua_pushinteger(L, (lua_Integer)connects);
+    lua_setfield(L, -2, "connects");
+    membuf_trim(&c->body);
+    membuf_trim(&c->head);
+    return 1;
+  }
+
+  lua_pushnil(L);
+  lua_createtable(L, 0, 5);
+  lua_pushstring(L, failure_type(c, rc));
+  lua_setfield(L, -2, "type");
+  if (c->too_large) {
+    char msg[64];
+    snprintf(msg, sizeof msg, "response larger than maxResponseBytes (%ld bytes)", max_body);
+    lua_pushstring(L, msg);
+  } else {
+    lua_pushstring(L, c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
+  }
+  lua_setfield(L, -2, "message");
+  lua_pushstring(L, c->too_large ? "too_large" : curl_code_name(rc));
+  lua_setfield(L, -2, "code");
+  if (c->status > 0) {
+    lua_pushinteger(L, (lua_Integer)c->status);
+    lua_setfield(L, -2, "status");
+    push_headers(L, &c->head);
+    lua_setfield(L, -2, "headers");
+  }
+  membuf_trim(&c->body);
+  membuf_trim(&c->head);
+  return 2;
+}
+
+static const luaL_Reg client_methods[] = {
+  {"perform", l_http_perform},
+  {"close", l_http_close},
+  {"enable_cookies", l_http_enable_cookies},
+  {"clear_cookies", l_http_clear_cookies},
+  {"cookies", l_http_cookies},
+  {NULL, NULL}
+};
 
 void medusa_open_http(lua_State *L) {
   curl_global_init(CURL_GLOBAL_DEFAULT);
-  (void)L;
+  if (luaL_newmetatable(L, HTTP_CLIENT_MT)) {
+    lua_newtable(L);
+    compat_setfuncs(L, client_methods, 0);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, l_http_close);
+    lua_setfield(L, -2, "__gc");
+#if LUA_VERSION_NUM >= 504
+    lua_pushcfunction(L, l_http_close);
+    lua_setfield(L, -2, "__close");
+#endif
+    lua_pushcfunction(L, l_http_tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_pushliteral(L, HTTP_CLIENT_MT);
+    lua_setfield(L, -2, "__name");
+    lua_pushliteral(L, "locked");
+    lua_setfield(L, -2, "__metatable");
+  }
+  lua_pop(L, 1);
+  lua_pushcfunction(L, l_http_new);
+  lua_setfield(L, -2, "http_new");
 }
