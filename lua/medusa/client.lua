@@ -1,0 +1,380 @@
+-- medusa.client: the one request pipeline every resource and every transport shares.
+-- It owns all HTTP policy: URL joining, the header set and its precedence, the JSON body,
+-- the Idempotency-Key, the retry loop with its backoff and Retry-After rules, and the
+-- shaping of results and errors. Transports only move bytes; resources only name routes.
+local core = require "medusa.core"
+local Error = require "medusa.error"
+
+local Client = {}
+Client.__index = Client
+Client.__name = "medusa.Client"
+
+local VERSION = core.version
+local USER_AGENT = ("medusa-lua/%s libcurl/%s"):format(VERSION, core.curl_version)
+
+-- Fields of this API that are JSON arrays even when the caller passes an empty table.
+local ARRAY_KEYS = { session_ids = true, sessions = true }
+
+-- Admin routes medusa-js sends without the API token (spec §1.3 step 3).
+local UNAUTHENTICATED_ADMIN = {
+  ["/admin/auth"] = "POST",
+  ["/admin/users/password-token"] = "POST",
+  ["/admin/users/reset-password"] = "POST",
+  ["/admin/invites/accept"] = "POST",
+}
+
+local METHODS_WITH_BODY = { POST = true, DELETE = true }
+local METHODS = { GET = true, POST = true, DELETE = true }
+
+local MAX_RETRY_AFTER_MS = 300000
+
+---------------------------------------------------------------------------------------
+-- Header checks and the ordered, case-insensitive header list
+---------------------------------------------------------------------------------------
+
+-- RFC 9110 token characters.
+local function is_token(name)
+  return name ~= "" and not name:find("[^!#$%%&'*+%-.^_`|~%w]")
+end
+
+-- Raises, naming `where`, unless name/value make a header that cannot split the request.
+function Client.check_header(where, name, value)
+  if type(name) ~= "string" or not is_token(name) then
+    Error.argument(where, ("header name %q is not an HTTP token"):format(tostring(name)))
+  end
+  if type(value) ~= "string" then
+    Error.argument(where, ("header %q must be a string, got %s"):format(name, type(value)))
+  end
+  if value:find("[\r\n%z]") then
+    Error.argument(where, ("header %q contains CR, LF or NUL"):format(name))
+  end
+end
+
+-- Validates a table of headers and returns its names sorted case-insensitively, so the
+-- order on the wire never depends on Lua's table iteration order.
+function Client.check_headers(where, headers)
+  if headers == nil then return {} end
+  if type(headers) ~= "table" then
+    Error.argument(where, "expected a table of header strings, got " .. type(headers))
+  end
+  local names = {}
+  for name, value in pairs(headers) do
+    Client.check_header(where, name, value)
+    names[#names + 1] = name
+  end
+  table.sort(names, function(a, b)
+    local la, lb = a:lower(), b:lower()
+    if la ~= lb then return la < lb end
+    return a < b
+  end)
+  return names
+end
+
+-- An ordered header list where a name that differs only in case replaces the earlier
+-- entry in place and takes the new spelling (what Node does with medusa-js's headers).
+local function header_list()
+  return { n = 0, index = {} }
+end
+
+local function set_header(list, name, value)
+  local key = name:lower()
+  local at = list.index[key]
+  if at then
+    list[at] = { name, value }
+  else
+    list.n = list.n + 1
+    list[list.n] = { name, value }
+    list.index[key] = list.n
+  end
+end
+
+local function add_table(list, headers, names)
+  for i = 1, #names do
+    set_header(list, names[i], headers[names[i]])
+  end
+end
+
+---------------------------------------------------------------------------------------
+-- The client
+---------------------------------------------------------------------------------------
+
+-- settings: the checked config of medusa.new (see init.lua); transport: send/sleep/close.
+function Client.new(settings, transport)
+  local self = setmetatable({
+    settings = settings,
+    transport = transport,
+    base = settings.baseUrl:gsub("/+$", ""),
+    custom_names = Client.check_headers("customHeaders", settings.customHeaders),
+    closed = false,
+  }, Client)
+  -- medusa-js style: medusa.client.request(...) with a dot works as well as the colon.
+  local request = Client.request
+  self.request = function(first, ...)
+    if first == self then return request(self, ...) end
+    return request(self, first, ...)
+  end
+  return self
+end
+
+function Client:close()
+  if not self.closed then
+    self.closed = true
+    self.transport:close()
+  end
+end
+
+local function check_path(path)
+  if type(path) ~= "string" or path:sub(1, 1) ~= "/" then
+    Error.argument("path", "expected a string starting with '/'")
+  end
+  -- Spaces, controls, '#' and raw non-ASCII would be rewritten or rejected on the way;
+  -- refusing them keeps "what you asked for is what is sent" true.
+  if path:find("[%z\1-\32#\127-\255]") then
+    Error.argument("path", "contains a space, a control character, '#' or a non-ASCII byte; percent-encode it")
+  end
+  if path:find("/%.%.?/") or path:find("/%.%.?$") or path:find("/%.%.?%?") then
+    Error.argument("path", "contains a '.' or '..' segment")
+  end
+end
+
+-- Builds the header list for one call, in medusa-js's order (spec §1.3).
+function Client:build_headers(method, path, options, option_names, custom, custom_names)
+  local s = self.settings
+  local list = header_list()
+  set_header(list, "Accept", "application/json")
+  set_header(list, "Content-Type", "application/json")
+  if s.apiKey and path:sub(1, 6) == "/admin" and UNAUTHENTICATED_ADMIN[path] ~= method then
+    set_header(list, "x-medusa-access-token", s.apiKey)
+  end
+  if self.bearer and not path:find("admin", 1, true) then
+    set_header(list, "Authorization", "Bearer " .. self.bearer)
+  end
+  if s.publishableApiKey then
+    set_header(list, "x-publishable-api-key", s.publishableApiKey)
+  end
+  if s.maxRetries > 0 and method == "POST" then
+    set_header(list, "Idempotency-Key", core.uuid4())
+  end
+  add_table(list, options, option_names)
+  add_table(list, s.customHeaders, self.custom_names)
+  add_table(list, custom, custom_names)
+  if not list.index["user-agent"] then
+    set_header(list, "User-Agent", USER_AGENT)
+  end
+  list.index = nil
+  list.n = nil
+  return list
+end
+
+---------------------------------------------------------------------------------------
+-- Responses: header maps, bodies, errors
+---------------------------------------------------------------------------------------
+
+-- Flat {name1, value1, ...} -> lower-cased map; repeated names are joined with ", " as
+-- Node does, except set-cookie, which becomes a list (or is dropped for error objects).
+local function header_map(flat, keep_cookies)
+  local map = {}
+  if not flat then return map end
+  for i = 1, #flat, 2 do
+    local name, value = flat[i]:lower(), flat[i + 1]
+    if name == "set-cookie" then
+      if keep_cookies then
+        local cookies = map[name] or {}
+        cookies[#cookies + 1] = value
+        map[name] = cookies
+      end
+    elseif map[name] then
+      map[name] = map[name] .. ", " .. value
+    else
+      map[name] = value
+    end
+  end
+  return map
+end
+Client.header_map = header_map
+
+local function is_json(headers)
+  local ct = headers["content-type"]
+  return ct ~= nil and ct:lower():find("json", 1, true) ~= nil
+end
+
+-- A readable one-line summary of a non-JSON error body (an HTML page or plain text).
+local function text_summary(body)
+  local text = body:match("<title>(.-)</title>") or body:match("<pre>(.-)</pre>") or body
+  text = text:gsub("<br%s*/?>", " "):gsub("<[^>]*>", ""):gsub("&nbsp;", " "):gsub("%s+", " ")
+  text = text:gsub("^ ", ""):gsub(" $", "")
+  if #text > 200 then text = text:sub(1, 200) .. "..." end
+  return text
+end
+
+local function decode(body)
+  local ok, value = pcall(core.json_decode, body)
+  if ok then return value end
+  return nil, (tostring(value):gsub("^.-(medusa%.json: )", "%1"))
+end
+
+-- The error object for a response whose status is not 2xx.
+local function http_error(response, headers, call)
+  local status, body = response.status, response.body
+  local fields = {
+    status = status, headers = headers, attempts = call.attempts,
+    method = call.method, url = call.url, type = "http_error",
+  }
+  local decoded = body ~= "" and decode(body) or nil
+  if type(decoded) == "table" then
+    fields.body = decoded
+    if type(decoded.type) == "string" then fields.type = decoded.type end
+    if type(decoded.code) == "string" then fields.code = decoded.code end
+    local message = decoded.message
+    if type(message) == "string" then
+      fields.message = message
+    elseif message ~= nil then
+      fields.message = core.json_encode(message)
+    end
+  elseif decoded ~= nil then
+    fields.body = decoded
+  elseif body ~= "" then
+    fields.body = body
+    fields.message = ("HTTP %d: %s"):format(status, text_summary(body))
+  end
+  if status >= 300 and status < 400 then
+    fields.type = "redirect"
+    fields.message = ("HTTP %d redirect to %s not followed"):format(status, tostring(headers.location))
+  end
+  fields.message = fields.message or ("HTTP %d"):format(status)
+  return Error.new(fields)
+end
+
+-- The result of a 2xx response: the decoded body plus `response`, as medusa-js returns.
+local function success(response, call)
+  local headers = header_map(response.headers, true)
+  local meta = { status = response.status, headers = headers }
+  local body = response.body
+  if body == "" then return { response = meta } end
+  local value, why = decode(body)
+  if value == nil and why then
+    return nil, Error.new {
+      status = response.status, type = "invalid_response",
+      message = "response body is not valid JSON (" .. why .. ")",
+      body = body, headers = header_map(response.headers, false),
+      attempts = call.attempts, method = call.method, url = call.url,
+    }
+  end
+  if type(value) == "table" and getmetatable(value) == nil then
+    value.response = meta
+    return value
+  end
+  -- A JSON array, string or number has no keys to merge `response` into.
+  return { data = value, response = meta }
+end
+
+---------------------------------------------------------------------------------------
+-- Retry policy (medusa-js 6.1.10 with retry-axios 2.6.0, spec §1.7)
+---------------------------------------------------------------------------------------
+
+-- Milliseconds to wait before retry number n, or nil when no retry may follow.
+function Client.retry_delay(n, headers)
+  local value = headers and headers["retry-after"]
+  if value == nil then
+    return ((2 ^ n - 1) / 2) * 1000
+  end
+  local ms
+  local trimmed = value:match("^%s*(.-)%s*$")
+  local seconds = trimmed == "" and 0 or tonumber(trimmed)
+  if seconds then
+    ms = seconds * 1000
+  else
+    local date = core.parse_http_date(value)
+    ms = date and (date * 1000 - core.now_ms()) or nil
+  end
+  if ms == nil or ms ~= ms or ms <= 0 or ms > MAX_RETRY_AFTER_MS then return nil end
+  return ms
+end
+
+-- Whether a failed attempt may be sent again (before the attempt budget is looked at).
+local function retryable(method, err, status_line_arrived)
+  if err.type == "network" or err.type == "timeout" then
+    -- Without a status line the request may never have arrived. After one, a POST or
+    -- DELETE reached the server, so only an idempotent GET is sent again.
+    return not status_line_arrived or method == "GET"
+  end
+  if err.type == "too_large" or err.type == "invalid_response" or err.type == "tls" then
+    return false
+  end
+  local status = err.status
+  return status == 409 or (status ~= nil and status >= 501 and status <= 599)
+end
+
+---------------------------------------------------------------------------------------
+-- request(method, path, payload?, options?, customHeaders?)
+---------------------------------------------------------------------------------------
+
+---@return table|nil result, medusa.Error|nil err
+function Client:request(method, path, payload, options, customHeaders)
+  if self.closed then Error.raise("attempt to use a closed client") end
+  if type(method) ~= "string" or not METHODS[method] then
+    Error.argument("method", "expected \"GET\", \"POST\" or \"DELETE\", got " .. tostring(method))
+  end
+  check_path(path)
+  local option_names = Client.check_headers("options", options)
+  local custom_names = Client.check_headers("customHeaders", customHeaders)
+
+  local body
+  if METHODS_WITH_BODY[method] then
+    if payload == nil then
+      body = "{}"
+    else
+      local ok, encoded = pcall(core.json_encode, payload, ARRAY_KEYS)
+      if not ok then
+        Error.argument("payload", (tostring(encoded):gsub("^.-(medusa%.json: )", "%1")))
+      end
+      body = encoded
+    end
+  end
+
+  local s = self.settings
+  local call = {
+    method = method,
+    url = self.base .. "/" .. path:gsub("^/+", ""),
+    attempts = 0,
+  }
+  local request = {
+    method = method,
+    url = call.url,
+    headers = self:build_headers(method, path, options, option_names, customHeaders, custom_names),
+    body = body,
+    timeout_ms = s.timeout,
+    connect_timeout_ms = s.connectTimeout,
+    max_response_bytes = s.maxResponseBytes,
+  }
+
+  local transport = self.transport
+  while true do
+    call.attempts = call.attempts + 1
+    local response, failure = transport:send(request)
+    local err, headers
+    if response then
+      if response.status >= 200 and response.status < 300 then
+        return success(response, call)
+      end
+      headers = header_map(response.headers, false)
+      err = http_error(response, headers, call)
+    else
+      headers = failure.headers and header_map(failure.headers, false) or nil
+      err = Error.new {
+        status = failure.status, type = failure.type, code = failure.code,
+        message = failure.message, headers = headers,
+        attempts = call.attempts, method = method, url = call.url,
+      }
+    end
+    local retries_done = call.attempts - 1
+    if retries_done >= s.maxRetries or not retryable(method, err, err.status ~= nil) then
+      return nil, err
+    end
+    local delay = Client.retry_delay(retries_done + 1, headers)
+    if delay == nil then return nil, err end
+    transport:sleep(delay)
+  end
+end
+
+return Client

@@ -1,0 +1,56 @@
+-- medusa.error: the error object every failed request returns (`nil, err`), and the
+-- helper that raises programmer errors at the caller's line rather than inside medusa.
+local Error = {}
+Error.__index = Error
+Error.__name = "medusa.Error"
+
+---@class medusa.Error
+---@field status integer|nil  HTTP status, when a status line arrived
+---@field type string         backend type (not_found, invalid_data, ...) or network|timeout|too_large|invalid_response|redirect|tls|http_error
+---@field code string|nil     backend code, or the libcurl code name for transport failures
+---@field message string
+---@field body any           decoded JSON body, or the raw text of a non-JSON body
+---@field headers table|nil   response headers, lower-cased, without set-cookie
+---@field attempts integer
+---@field method string
+---@field url string
+
+function Error.new(fields)
+  return setmetatable(fields, Error)
+end
+
+function Error.is(value)
+  return getmetatable(value) == Error
+end
+
+function Error.__tostring(err)
+  local message = tostring(err.message or ""):gsub("[\r\n]+", " ")
+  if err.status then
+    return ("medusa: %d %s: %s"):format(err.status, err.type, message)
+  end
+  return ("medusa: %s: %s"):format(err.type, message)
+end
+
+-- Raises `message` at the first stack level outside medusa's own modules, so the error
+-- points at the user's call, however deep inside the library the check happened.
+function Error.raise(message)
+  -- debug.getinfo level n is the same frame as error()'s level n, counted from here.
+  local level = 2
+  while true do
+    local info = debug.getinfo(level, "S")
+    if not info then
+      level = 1
+      break
+    end
+    if info.what ~= "C" and not info.source:find("medusa/[%w_/]*%.lua$") then break end
+    level = level + 1
+  end
+  error("medusa: " .. message, level)
+end
+
+-- Raises "bad argument 'name' (why)" at the user's call.
+function Error.argument(name, why)
+  Error.raise(("bad argument '%s' (%s)"):format(name, why))
+end
+
+return Error

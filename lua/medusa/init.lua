@@ -1,0 +1,177 @@
+-- medusa: the module table. Medusa.new{...} checks the config, picks the transport and
+-- assembles a client instance with its resources. Also home of Medusa.null, Medusa.array
+-- and Medusa.json.
+local core = require "medusa.core"
+local json = require "medusa.json"
+local Error = require "medusa.error"
+local Client = require "medusa.client"
+local Resource = require "medusa.resource"
+
+local Medusa = {
+  _VERSION = core.version,
+  version = core.version,
+  null = json.null,
+  array = json.array,
+  array_mt = json.array_mt,
+  json = json,
+  Error = Error,
+}
+
+local RESOURCES = {
+  paymentCollections = require "medusa.resources.payment_collections",
+}
+
+---@class medusa.Config
+---@field baseUrl string|nil           default "http://localhost:9000"
+---@field maxRetries integer|nil       default 0
+---@field apiKey string|nil            x-medusa-access-token, on /admin paths only
+---@field publishableApiKey string|nil x-publishable-api-key, on every request
+---@field customHeaders table<string,string>|nil
+---@field timeout integer|nil          ms per attempt, default 30000
+---@field connectTimeout integer|nil   ms, default 10000
+---@field maxResponseBytes integer|nil default 32 MiB
+---@field caFile string|nil            CA bundle for https (verification is always on)
+
+local DEFAULTS = {
+  baseUrl = "http://localhost:9000",
+  maxRetries = 0,
+  timeout = 30000,
+  connectTimeout = 10000,
+  maxResponseBytes = 32 * 1024 * 1024,
+}
+
+local function is_whole(value)
+  return type(value) == "number" and value == math.floor(value) and value == value
+    and value ~= math.huge
+end
+
+local function check_count(key, value, minimum)
+  if not is_whole(value) or value < minimum then
+    Error.argument("config." .. key, ("expected an integer >= %d, got %s"):format(minimum, tostring(value)))
+  end
+  return math.tointeger and math.tointeger(value) or value
+end
+
+local function check_string(key, value)
+  if type(value) ~= "string" then
+    Error.argument("config." .. key, "expected a string, got " .. type(value))
+  end
+  if value:find("[\r\n%z]") then
+    Error.argument("config." .. key, "contains CR, LF or NUL")
+  end
+end
+
+-- Only http(s) URLs with a host and nothing after the path: no user-info (it would be
+-- sent on every request and leak into error URLs), no query, no fragment.
+local function check_base_url(url)
+  check_string("baseUrl", url)
+  local scheme, rest = url:match("^(%a[%w+.-]*)://(.*)$")
+  if not scheme then
+    Error.argument("config.baseUrl", ("%q is not an absolute http(s) URL"):format(url))
+  end
+  scheme = scheme:lower()
+  if scheme ~= "http" and scheme ~= "https" then
+    Error.argument("config.baseUrl", ("scheme %q is not allowed (only http and https)"):format(scheme))
+  end
+  local authority = rest:match("^([^/]*)")
+  if authority == "" then
+    Error.argument("config.baseUrl", ("%q has no host"):format(url))
+  end
+  if authority:find("@", 1, true) then
+    Error.argument("config.baseUrl", "user-info (user:password@) is not allowed; use customHeaders")
+  end
+  if url:find("[%s%z%c?#\127-\255]") then
+    Error.argument("config.baseUrl", ("%q contains a space, a control or non-ASCII byte, '?' or '#'"):format(url))
+  end
+  if not authority:match("^[%w%-%._~%%]+$") and not authority:match("^[%w%-%._~%%]+:%d+$")
+    and not authority:match("^%[[%x:.]+%]$") and not authority:match("^%[[%x:.]+%]:%d+$") then
+    Error.argument("config.baseUrl", ("%q has a malformed host or port"):format(url))
+  end
+  local port = authority:match(":(%d+)$")
+  if port and (tonumber(port) < 1 or tonumber(port) > 65535) then
+    Error.argument("config.baseUrl", ("port %s is out of range"):format(port))
+  end
+end
+
+local KNOWN = {
+  baseUrl = check_base_url,
+  maxRetries = function(v) return check_count("maxRetries", v, 0) end,
+  apiKey = function(v) check_string("apiKey", v) end,
+  publishableApiKey = function(v) check_string("publishableApiKey", v) end,
+  customHeaders = function(v) Client.check_headers("config.customHeaders", v) end,
+  timeout = function(v) return check_count("timeout", v, 1) end,
+  connectTimeout = function(v) return check_count("connectTimeout", v, 1) end,
+  maxResponseBytes = function(v) return check_count("maxResponseBytes", v, 1) end,
+  caFile = function(v)
+    check_string("caFile", v)
+    local f = io.open(v, "rb")
+    if not f then Error.argument("config.caFile", ("cannot read %q"):format(v)) end
+    f:close()
+  end,
+}
+
+local function suggestion(key)
+  if type(key) ~= "string" then return "" end
+  for known in pairs(KNOWN) do
+    if known:lower() == key:lower() then return (" (did you mean '%s'?)"):format(known) end
+  end
+  return ""
+end
+
+-- Returns a checked copy of config with defaults filled in.
+local function check_config(config)
+  if config == nil then config = {} end
+  if type(config) ~= "table" then
+    Error.argument("config", "expected a table, got " .. type(config))
+  end
+  local settings = {}
+  for key, value in pairs(config) do
+    local check = KNOWN[key]
+    if not check then
+      Error.argument("config", ("unknown key '%s'%s"):format(tostring(key), suggestion(key)))
+    end
+    settings[key] = check(value) or value
+  end
+  for key, value in pairs(DEFAULTS) do
+    if settings[key] == nil then settings[key] = value end
+  end
+  -- An empty key is falsy in medusa-js, so it is not sent.
+  if settings.apiKey == "" then settings.apiKey = nil end
+  if settings.publishableApiKey == "" then settings.publishableApiKey = nil end
+  settings.customHeaders = settings.customHeaders or {}
+  return settings
+end
+
+local Instance = {}
+Instance.__index = Instance
+Instance.__name = "medusa.Medusa"
+
+function Instance.__tostring(self)
+  local names = {}
+  for name in pairs(RESOURCES) do names[#names + 1] = name end
+  table.sort(names)
+  return ("medusa.Medusa <%s> { client, %s }"):format(self.client.base, table.concat(names, ", "))
+end
+
+-- Closes the connection; later calls raise. Safe to call twice.
+function Instance.close(self)
+  self.client:close()
+end
+Instance.__close = Instance.close
+
+---@param config medusa.Config|nil
+function Medusa.new(config)
+  local settings = check_config(config)
+  local Transport = require "medusa.transport.curl"
+  local client = Client.new(settings, Transport.new(settings))
+  local instance = setmetatable({ client = client }, Instance)
+  for name, spec in pairs(RESOURCES) do
+    instance[name] = Resource.new(spec, client)
+  end
+  return instance
+end
+
+-- Medusa{...} and require("medusa"){...} work as Medusa.new{...}.
+return setmetatable(Medusa, {
+  __call = function(_, config) return Medusa.new(config) end,
+})

@@ -1,0 +1,47 @@
+-- medusa.transport.curl: the blocking libcurl transport. It adapts the C client to the
+-- transport interface the pipeline uses: send(request) -> response | nil, err.
+local core = require "medusa.core"
+
+local CurlTransport = {}
+CurlTransport.__index = CurlTransport
+CurlTransport.__name = "medusa.transport.curl"
+CurlTransport.name = "curl"
+
+function CurlTransport.new(settings)
+  return setmetatable({
+    handle = core.http_new(),
+    ca_file = settings.caFile,
+  }, CurlTransport)
+end
+
+-- request: {method, url, headers = {{name, value}, ...}, body, timeout_ms,
+--           connect_timeout_ms, max_response_bytes}
+-- response: {status, headers = {name1, value1, ...}, body}
+-- err: {type, message, code, status?, headers?}
+function CurlTransport:send(request)
+  request.ca_file = self.ca_file
+  return self.handle:perform(request)
+end
+
+function CurlTransport:sleep(ms)
+  core.sleep_ms(ms)
+end
+
+function CurlTransport:close()
+  self.handle:close()
+end
+
+-- The cookie engine stays off until a login asks for it, so the wire matches medusa-js.
+function CurlTransport:enable_cookies()
+  self.handle:enable_cookies()
+end
+
+function CurlTransport:clear_cookies()
+  self.handle:clear_cookies()
+end
+
+function CurlTransport:cookies()
+  return self.handle:cookies()
+end
+
+return CurlTransport

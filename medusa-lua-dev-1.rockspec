@@ -1,0 +1,41 @@
+-- The LuaRocks build of medusa-lua: the C core (libcurl from the system) and the Lua layer.
+-- Offline install: luarocks make --lua-version=5.4 --deps-mode=none --tree=<dir>
+rockspec_format = "3.0"
+package = "medusa-lua"
+version = "dev-1"
+source = {
+  -- `luarocks make` builds from the checkout and never fetches this.
+  url = "git+file:///medusa-lua.git",
+}
+description = {
+  summary = "Medusa v1 Store API payment-collections client: libcurl and a JSON codec in C, a thin Lua layer",
+  detailed = [[
+A Lua client for the Medusa v1 Store API's payment collections, wire-identical to
+@medusajs/medusa-js 6.x where medusa-js is right, safer where it is not.]],
+  license = "MIT",
+}
+dependencies = {
+  "lua >= 5.1, < 5.5",
+}
+test_dependencies = {
+  "lua-cjson",
+  "busted",
+}
+build = {
+  type = "builtin",
+  modules = {
+    -- libcurl's header is found on the compiler's default path (Debian puts it under the
+    -- multiarch include dir, which gcc searches by itself).
+    ["medusa.core"] = {
+      sources = { "src/core.c", "src/json.c", "src/query.c", "src/http.c" },
+      libraries = { "curl" },
+    },
+    ["medusa"] = "lua/medusa/init.lua",
+    ["medusa.client"] = "lua/medusa/client.lua",
+    ["medusa.error"] = "lua/medusa/error.lua",
+    ["medusa.json"] = "lua/medusa/json.lua",
+    ["medusa.resource"] = "lua/medusa/resource.lua",
+    ["medusa.resources.payment_collections"] = "lua/medusa/resources/payment_collections.lua",
+    ["medusa.transport.curl"] = "lua/medusa/transport/curl.lua",
+  },
+}
