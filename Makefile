@@ -18,7 +18,12 @@ DEPS_TEST  := $(DEPS_BUILD) lua-cjson lua-busted python3 curl perl luarocks
 SPECS      ?= spec/*_spec.lua
 LUA_ENV    := LUA_PATH='lua/?.lua;lua/?/init.lua;spec/?.lua;;' LUA_CPATH='build/5.4/?.so;;'
 
-.PHONY: all deps deps-test test demo clean
+# More suites (LuaJIT, nginx, sanitizers, fuzzing, e2e, benchmarks) live in mk/*.mk, one
+# concern per file; each may add targets that `make test` runs to TEST_TARGETS.
+TEST_TARGETS :=
+-include mk/*.mk
+
+.PHONY: all deps deps-test test test-lua54 demo clean
 all: build/5.4/medusa/core.so
 
 deps:
@@ -31,7 +36,9 @@ build/5.4/medusa/core.so: $(SRC) $(HDR) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) $(SHARED) $(LUA54_INC) $(SRC) -o $@ $(CURL_LIBS)
 
-test: deps-test all
+test: test-lua54 $(TEST_TARGETS)
+
+test-lua54: deps-test all
 	$(LUA_ENV) prove --exec '$(LUA54) /usr/bin/busted -o TAP' $(SPECS)
 
 demo: all

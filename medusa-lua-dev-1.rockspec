@@ -36,6 +36,7 @@ build = {
     ["medusa.json"] = "lua/medusa/json.lua",
     ["medusa.resource"] = "lua/medusa/resource.lua",
     ["medusa.resources.payment_collections"] = "lua/medusa/resources/payment_collections.lua",
+    ["medusa.transport"] = "lua/medusa/transport/init.lua",
     ["medusa.transport.curl"] = "lua/medusa/transport/curl.lua",
   },
 }

@@ -31,6 +31,7 @@ local RESOURCES = {
 ---@field connectTimeout integer|nil   ms, default 10000
 ---@field maxResponseBytes integer|nil default 32 MiB
 ---@field caFile string|nil            CA bundle for https (verification is always on)
+---@field transport string|nil         "curl"; nil picks automatically
 
 local DEFAULTS = {
   baseUrl = "http://localhost:9000",
@@ -102,6 +103,11 @@ local KNOWN = {
   timeout = function(v) return check_count("timeout", v, 1) end,
   connectTimeout = function(v) return check_count("connectTimeout", v, 1) end,
   maxResponseBytes = function(v) return check_count("maxResponseBytes", v, 1) end,
+  transport = function(v)
+    if v ~= "curl" then
+      Error.argument("config.transport", ("expected \"curl\", got %s"):format(tostring(v)))
+    end
+  end,
   caFile = function(v)
     check_string("caFile", v)
     local f = io.open(v, "rb")
@@ -162,8 +168,7 @@ Instance.__close = Instance.close
 ---@param config medusa.Config|nil
 function Medusa.new(config)
   local settings = check_config(config)
-  local Transport = require "medusa.transport.curl"
-  local client = Client.new(settings, Transport.new(settings))
+  local client = Client.new(settings, require("medusa.transport").new(settings))
   local instance = setmetatable({ client = client }, Instance)
   for name, spec in pairs(RESOURCES) do
     instance[name] = Resource.new(spec, client)
