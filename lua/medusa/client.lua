@@ -4,6 +4,8 @@
 -- shaping of results and errors. Transports only move bytes; resources only name routes.
 local core = require "medusa.core"
 local Error = require "medusa.error"
+local Cookies = require "medusa.cookies"
+local pretty = require "medusa.pretty"
 
 local Client = {}
 Client.__index = Client
@@ -106,7 +108,11 @@ function Client.new(settings, transport)
     base = settings.baseUrl:gsub("/+$", ""),
     custom_names = Client.check_headers("customHeaders", settings.customHeaders),
     closed = false,
+    bearer = nil, -- a store JWT from auth.getToken, for this client only
   }, Client)
+  self.jar = Cookies.new(self.base:lower():sub(1, 8) == "https://")
+  -- Cookie paths are matched against the whole URL path, path prefix of baseUrl included.
+  self.base_path = self.base:match("^%a[%w+.-]*://[^/]*(.*)$")
   -- medusa-js style: medusa.client.request(...) with a dot works as well as the colon.
   local request = Client.request
   self.request = function(first, ...)
@@ -146,7 +152,7 @@ function Client:build_headers(method, path, options, option_names, custom, custo
   if s.apiKey and path:sub(1, 6) == "/admin" and UNAUTHENTICATED_ADMIN[path] ~= method then
     set_header(list, "x-medusa-access-token", s.apiKey)
   end
-  if self.bearer and not path:find("admin", 1, true) then
+  if self.bearer and path:sub(1, 7) == "/store/" then
     set_header(list, "Authorization", "Bearer " .. self.bearer)
   end
   if s.publishableApiKey then
@@ -155,6 +161,8 @@ function Client:build_headers(method, path, options, option_names, custom, custo
   if s.maxRetries > 0 and method == "POST" then
     set_header(list, "Idempotency-Key", core.uuid4())
   end
+  local cookie = self.jar:header(self.base_path .. path:match("^[^?]*"))
+  if cookie then set_header(list, "Cookie", cookie) end
   add_table(list, options, option_names)
   add_table(list, s.customHeaders, self.custom_names)
   add_table(list, custom, custom_names)
@@ -245,12 +253,26 @@ local function http_error(response, headers, call)
   return Error.new(fields)
 end
 
+-- Results print as indented JSON in the REPL; to the encoder they are plain tables.
+local Result = {
+  __name = "medusa.Result",
+  __tostring = function(result)
+    local data = {}
+    for k, v in pairs(result) do
+      if k ~= "response" then data[k] = v end
+    end
+    local meta = rawget(result, "response")
+    return pretty(data) .. (meta and ("\n-- response: HTTP %d"):format(meta.status) or "")
+  end,
+}
+Client.Result = Result
+
 -- The result of a 2xx response: the decoded body plus `response`, as medusa-js returns.
 local function success(response, call)
   local headers = header_map(response.headers, true)
   local meta = { status = response.status, headers = headers }
   local body = response.body
-  if body == "" then return { response = meta } end
+  if body == "" then return setmetatable({ response = meta }, Result) end
   local value, why = decode(body)
   if value == nil and why then
     return nil, Error.new {
@@ -262,10 +284,10 @@ local function success(response, call)
   end
   if type(value) == "table" and getmetatable(value) == nil then
     value.response = meta
-    return value
+    return setmetatable(value, Result)
   end
   -- A JSON array, string or number has no keys to merge `response` into.
-  return { data = value, response = meta }
+  return setmetatable({ data = value, response = meta }, Result)
 end
 
 ---------------------------------------------------------------------------------------
@@ -303,6 +325,45 @@ local function retryable(method, err, status_line_arrived)
   end
   local status = err.status
   return status == 409 or (status ~= nil and status >= 501 and status <= 599)
+end
+
+---------------------------------------------------------------------------------------
+-- Login state: a session cookie jar and a bearer token, per client
+---------------------------------------------------------------------------------------
+
+-- Stores the Set-Cookie headers of a raw response (flat header list) in the jar.
+function Client:keep_cookies(response, path)
+  local flat = response.headers
+  if not flat then return end
+  local request_path = self.base_path .. path:match("^[^?]*")
+  for i = 1, #flat, 2 do
+    if flat[i]:lower() == "set-cookie" then self.jar:store(flat[i + 1], request_path) end
+  end
+end
+
+-- After a successful login: keep the session cookie it set, and send it from now on.
+function Client:start_session(result, path)
+  self.jar.enabled = true
+  self.jar:store_all(result.response.headers["set-cookie"], self.base_path .. path)
+end
+
+-- After logging out: forget every cookie and stop sending any.
+function Client:end_session(_)
+  self.jar:clear()
+  self.jar.enabled = false
+end
+
+-- After auth.getToken: keep the access token it returned.
+function Client:keep_token(result)
+  if type(result.access_token) == "string" then self:set_token(result.access_token) end
+end
+
+-- A store JWT to send as Authorization: Bearer on this client's /store requests (nil forgets it).
+function Client:set_token(token)
+  if token ~= nil and (type(token) ~= "string" or token == "" or token:find("[%c ]")) then
+    Error.argument("token", "expected a non-empty string without spaces or control characters, or nil")
+  end
+  self.bearer = token
 end
 
 ---------------------------------------------------------------------------------------
@@ -353,6 +414,7 @@ function Client:request(method, path, payload, options, customHeaders)
     call.attempts = call.attempts + 1
     local response, failure = transport:send(request)
     local err, headers
+    if self.jar.enabled then self:keep_cookies(response or failure, path) end
     if response then
       if response.status >= 200 and response.status < 300 then
         return success(response, call)

@@ -19,6 +19,7 @@ local Medusa = {
 
 local RESOURCES = {
   paymentCollections = require "medusa.resources.payment_collections",
+  auth = require "medusa.resources.auth",
 }
 
 ---@class medusa.Config

@@ -31,7 +31,8 @@ end
 
 -- One method from its declaration:
 --   { "POST", "/store/x/{id}/y/{session_id}", params = {"id", "session_id"},
---     payload = true|nil, query = true|nil }
+--     payload = true|nil, query = true|nil,
+--     on_success = "client_method" (called with the result), always = true (even on failure) }
 -- The generated function takes the params, then the query or payload if declared, then
 -- customHeaders; it accepts both resource.method(...) and resource:method(...).
 local function build(resource, client, decl)
@@ -64,7 +65,21 @@ local function build(resource, client, decl)
     end
     local customHeaders = args[nextarg]
     check_table("customHeaders", customHeaders, true)
-    return client:request(method, path, payload, nil, customHeaders)
+    local hook = decl.on_success
+    if not hook then
+      return client:request(method, path, payload, nil, customHeaders)
+    end
+    local result, err = client:request(method, path, payload, nil, customHeaders)
+    if result or decl.always then client[hook](client, result, path) end
+    return result, err
+  end
+end
+
+-- A method that only changes client state (no request): { local_call = "set_token" }.
+local function build_local(resource, client, decl)
+  return function(first, ...)
+    if first == resource then return client[decl.local_call](client, ...) end
+    return client[decl.local_call](client, first, ...)
   end
 end
 
@@ -73,7 +88,7 @@ function Resource.new(spec, client)
   local resource = {}
   local names = {}
   for name, decl in pairs(spec.methods) do
-    resource[name] = build(resource, client, decl)
+    resource[name] = (decl.local_call and build_local or build)(resource, client, decl)
     names[#names + 1] = name
   end
   table.sort(names)
