@@ -13,7 +13,7 @@ CURL_LIBS  := $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
 
 # Debian packages the build and the specs need (tools/ensure-deps installs them as root).
 DEPS_BUILD := gcc make pkg-config lua5.4 liblua5.4-dev libcurl4-openssl-dev
-DEPS_TEST  := $(DEPS_BUILD) lua-cjson lua-busted python3 curl perl luarocks
+DEPS_TEST  := $(DEPS_BUILD) lua-cjson lua-busted python3 curl perl luarocks tmux
 
 SPECS      ?= spec/*_spec.lua
 LUA_ENV    := LUA_PATH='lua/?.lua;lua/?/init.lua;spec/?.lua;;' LUA_CPATH='build/5.4/?.so;;'
