@@ -39,7 +39,7 @@ end
 
 -- Parses `curl -i` output (skipping 1xx heads): {status, reason, version, head, headers, body}.
 local function parse(raw)
-  local pos, res = 1, nil
+  local pos, res = 1
   repeat
     local hend = raw:find("\r\n\r\n", pos, true)
     if not hend then return { raw = raw, headers = {}, body = "" } end

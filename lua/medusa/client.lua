@@ -201,11 +201,6 @@ local function header_map(flat, keep_cookies)
 end
 Client.header_map = header_map
 
-local function is_json(headers)
-  local ct = headers["content-type"]
-  return ct ~= nil and ct:lower():find("json", 1, true) ~= nil
-end
-
 -- A readable one-line summary of a non-JSON error body (an HTML page or plain text).
 local function text_summary(body)
   local text = body:match("<title>(.-)</title>") or body:match("<pre>(.-)</pre>") or body

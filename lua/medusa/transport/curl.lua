@@ -23,7 +23,7 @@ function CurlTransport:send(request)
   return self.handle:perform(request)
 end
 
-function CurlTransport:sleep(ms)
+function CurlTransport.sleep(_, ms)
   core.sleep_ms(ms)
 end
 
