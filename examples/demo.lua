@@ -50,6 +50,7 @@ local ok, err = pcall(function()
   run("authorize both in one batch", "authorize_payment_sessions_batch.lua", env2)
 
   run("what a failure looks like", "errors.lua", {})
+  run("log in, per client", "auth.lua", { MEDUSA_EMAIL = "demo@example.com", MEDUSA_PASSWORD = "demo-password" })
 end)
 
 store:stop()

@@ -1,0 +1,51 @@
+-- spec/readme_spec.lua: every Lua block of the README's API reference runs, as written,
+-- against the stand-in store, so the reference cannot drift from the library.
+local Server = require "support.server"
+
+local function api_reference_blocks()
+  local f = assert(io.open("README.md", "rb"))
+  local text = f:read("a")
+  f:close()
+  local section = assert(text:match("\n## API reference\n(.-)\n## "), "no API reference section")
+  local blocks = {}
+  for block in section:gmatch("```lua\n(.-)```") do blocks[#blocks + 1] = block end
+  return blocks
+end
+
+describe("the README's API reference", function()
+  local store
+  setup(function() store = Server.start { mode = "store" } end)
+  teardown(function() store:stop() end)
+
+  local blocks = api_reference_blocks()
+  it("has an example for every public name", function()
+    assert(#blocks >= 14, "only " .. #blocks .. " examples")
+  end)
+
+  for i, block in ipairs(blocks) do
+    it(("example %d runs: %s"):format(i, (block:match("[^\n]*"))), function()
+      local printed = {}
+      local fake_os = setmetatable({
+        getenv = function(name)
+          if name == "MEDUSA_BASE_URL" then return store.url end
+          return os.getenv(name)
+        end,
+      }, { __index = os })
+      local env = setmetatable({
+        os = fake_os,
+        print = function(...) printed[#printed + 1] = table.concat({ tostring((...)) }, "\t") end,
+      }, { __index = _G })
+      local prelude = 'local Medusa = require "medusa"; '
+        .. 'local medusa = Medusa.new { baseUrl = os.getenv("MEDUSA_BASE_URL") }; '
+        .. ("local id = %q; "):format(store:new_collection(5000).id)
+      local chunk = assert(load(prelude .. block, "=README example " .. i, "t", env))
+      chunk()
+      -- A `--> text` comment promises what print shows.
+      local promised = block:match("print%b()%s*%-%->%s*([^\n]+)")
+      if promised then
+        local shown = printed[1]:gsub("127%.0%.0%.1:%d+", "127.0.0.1:9000")
+        assert.are.equal(promised, shown)
+      end
+    end)
+  end
+end)
