@@ -20,6 +20,7 @@ LUA_ENV    := LUA_PATH='lua/?.lua;lua/?/init.lua;spec/?.lua;;' LUA_CPATH='build/
 
 # More suites (LuaJIT, nginx, sanitizers, fuzzing, e2e, benchmarks) live in mk/*.mk, one
 # concern per file; each may add targets that `make test` runs to TEST_TARGETS.
+.DEFAULT_GOAL := all
 TEST_TARGETS :=
 -include mk/*.mk
 
