@@ -4,7 +4,7 @@
 LUA54      ?= lua5.4
 CC         ?= cc
 CFLAGS     ?= -O2 -g
-WARN       := -Wall -Wextra -std=c99 -pedantic -Werror=implicit-function-declaration
+WARN       := -Wall -Wextra -std=c99 -pedantic -Werror
 SHARED     := -fPIC -shared -fvisibility=hidden
 SRC        := src/core.c src/json.c src/query.c src/http.c
 HDR        := src/core.h src/compat.h

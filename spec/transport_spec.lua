@@ -1,0 +1,139 @@
+-- spec/transport_spec.lua: the libcurl transport's own promises, checked on the C client
+-- directly and through a child process where the environment matters (proxies).
+local core = require "medusa.core"
+local Server = require "support.server"
+local H = require "helpers"
+
+describe("the libcurl transport", function()
+  local srv, http
+
+  setup(function()
+    srv = Server.start { mode = "script" }
+  end)
+  teardown(function()
+    srv:stop()
+  end)
+  before_each(function()
+    srv:reset()
+    http = core.http_new()
+  end)
+  after_each(function()
+    http:close()
+  end)
+
+  local function get(path, extra)
+    local request = { method = "GET", url = srv.url .. path, headers = {} }
+    for k, v in pairs(extra or {}) do request[k] = v end
+    return http:perform(request)
+  end
+
+  it("returns status, headers as a flat list in wire order and spelling, and the body", function()
+    srv:script { { status = 201, headers = { { "X-One", "1" }, { "x-two", "2" }, { "X-One", "3" } }, body = "hello" } }
+    local res = assert(get("/a"))
+    assert.are.equal(201, res.status)
+    assert.are.equal("hello", res.body)
+    local flat = {}
+    for i = 1, #res.headers, 2 do
+      if res.headers[i]:lower():sub(1, 2) == "x-" then flat[#flat + 1] = res.headers[i] .. "=" .. res.headers[i + 1] end
+    end
+    assert.are.same({ "X-One=1", "x-two=2", "X-One=3" }, flat)
+  end)
+
+  it("leaves the path as it is (no dot-segment folding)", function()
+    assert(get("/a/../b/./c"))
+    assert.are.equal("/a/../b/./c", srv:log()[1].target)
+  end)
+
+  it("refuses every protocol but http and https", function()
+    for _, url in ipairs { "file:///etc/passwd", "ftp://127.0.0.1/", "gopher://127.0.0.1/", "dict://127.0.0.1/" } do
+      local res, err = http:perform { method = "GET", url = url, headers = {} }
+      assert.is_nil(res)
+      assert.are.equal("CURLE_UNSUPPORTED_PROTOCOL", err.code, url)
+    end
+  end)
+
+  it("sends an empty header value as an empty header, and no Expect or chunking for large bodies", function()
+    local body = string.rep("x", 200000)
+    assert(http:perform { method = "POST", url = srv.url .. "/p", headers = { { "X-Empty", "" } }, body = body })
+    local r = srv:log()[1]
+    assert.are.equal("", H.header(r, "X-Empty"))
+    assert.is_nil(H.header(r, "Expect"))
+    assert.is_nil(H.header(r, "Transfer-Encoding"))
+    assert.are.equal("200000", H.header(r, "Content-Length"))
+    assert.are.equal(200000, r.body_len)
+  end)
+
+  it("sends DELETE with its body", function()
+    assert(http:perform { method = "DELETE", url = srv.url .. "/d", headers = {}, body = "{}" })
+    local r = srv:log()[1]
+    assert.are.equal("DELETE", r.method)
+    assert.are.equal("{}", r.body)
+  end)
+
+  it("refuses header lines that could split the request", function()
+    for _, pair in ipairs { { "X", "a\r\nB: c" }, { "X\n", "a" }, { "X:Y", "a" }, { "", "a" }, { "X", "a\0b" } } do
+      assert.has_error(function()
+        http:perform { method = "GET", url = srv.url .. "/h", headers = { pair } }
+      end)
+    end
+    assert.are.equal(0, #srv:log())
+  end)
+
+  it("does not follow redirects", function()
+    srv:script { { status = 301, headers = { { "Location", "/elsewhere" } }, body = "" } }
+    local res = assert(get("/r"))
+    assert.are.equal(301, res.status)
+    assert.are.equal(1, #srv:log())
+  end)
+
+  it("stops reading at max_response_bytes, before the body when Content-Length says so", function()
+    srv:script { { status = 200, body = "y", body_repeat = 100000 } }
+    local res, err = get("/big", { max_response_bytes = 1000 })
+    assert.is_nil(res)
+    assert.are.equal("too_large", err.type)
+    assert.are.equal(200, err.status)
+  end)
+
+  it("counts a chunked body against max_response_bytes too", function()
+    srv:script { { status = 200, body = "z", body_repeat = 100000, chunked = true } }
+    local res, err = get("/chunked", { max_response_bytes = 1000 })
+    assert.is_nil(res)
+    assert.are.equal("too_large", err.type)
+    srv:script { { status = 200, body = "z", body_repeat = 999, chunked = true } }
+    assert.are.equal(999, #assert(get("/chunked", { max_response_bytes = 1000 })).body)
+  end)
+
+  it("honours the proxy environment variables as curl does", function()
+    local script = os.tmpname()
+    local f = assert(io.open(script, "w"))
+    f:write([[
+      local Medusa = require "medusa"
+      local m = Medusa.new { baseUrl = "http://shop.invalid:9000" }
+      local res, err = m.paymentCollections.retrieve("p")
+      io.write(res and "ok" or tostring(err))
+    ]])
+    f:close()
+    local function run(env)
+      local p = io.popen(("env %s lua5.4 %s 2>&1"):format(env, script))
+      local out = p:read("a")
+      p:close()
+      return out
+    end
+    assert.are.equal("ok", run("http_proxy=" .. srv.url))
+    assert.are.equal("http://shop.invalid:9000/store/payment-collections/p", srv:log()[1].target)
+    srv:reset()
+    -- no_proxy for that host: curl goes direct, and the .invalid name cannot resolve.
+    assert.matches("network", run("http_proxy=" .. srv.url .. " no_proxy=shop.invalid"))
+    assert.are.equal(0, #srv:log())
+    os.remove(script)
+  end)
+
+  it("close is idempotent, and a closed client raises", function()
+    local h = core.http_new()
+    h:close()
+    h:close()
+    assert.matches("closed", tostring(h))
+    assert.has_error(function() h:perform { method = "GET", url = srv.url, headers = {} } end,
+      "medusa: attempt to use a closed client")
+  end)
+end)
