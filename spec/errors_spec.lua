@@ -70,7 +70,7 @@ describe("error objects", function()
     assert.are.equal(400, err.status)
     assert.are.equal("http_error", err.type)
     assert.are.equal(page, err.body)
-    assert.are.equal("HTTP 400: Error", err.message)
+    assert.are.equal("HTTP 400: SyntaxError: Unexpected token } in JSON at position 1", err.message)
     assert.is_nil(tostring(err):find("\n"))
   end)
 
