@@ -1,0 +1,899 @@
+#!/usr/bin/env python3
+# bench/run.py: the benchmark runner behind `make bench` (issue 7). It owns the method: a
+# stand-in Medusa on a loopback nginx, every contender run side by side in one run with the
+# order rotated each repetition, medians with min-max, ratios taken within each repetition,
+# the PASS/FAIL verdict on each target of the issue, bench/results/latest.md and the chart.
+# `run.py profile` writes bench/results/profile.md (callgrind instruction counts instead).
+# Every process it starts listens on 127.0.0.1 and is stopped by its PID, also on failure.
+import argparse
+import json
+import os
+import platform
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+import payloads
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH = os.path.join(ROOT, "bench")
+RESULTS = os.path.join(BENCH, "results")
+TMP = os.path.join(RESULTS, "tmp")
+RAW_CURL = os.path.join(BENCH, "build", "raw_curl")
+LUA_SYM = os.path.join(BENCH, "build", "lua_sym")
+NODE_DIR = os.path.join(BENCH, "node")
+COLLECTION_ID = payloads.COLLECTION_ID
+POST_BODY = '{"provider_id":"manual"}'
+GROUPS = ("get", "post", "codec", "startup", "nginx")
+NAN = float("nan")
+
+FULL = dict(n=20000, warmup=1000, long_warmup=20000, reps=5, wrk_s=3, startup_runs=20,
+            small_iter=100000, big_iter=40)
+QUICK = dict(n=3000, warmup=1000, long_warmup=5000, reps=3, wrk_s=1, startup_runs=8,
+             small_iter=20000, big_iter=8)
+
+
+class BenchError(Exception):
+    pass
+
+
+def log(msg):
+    print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------------------
+# processes
+# ---------------------------------------------------------------------------------------
+
+def lua_env(cpath):
+    env = dict(os.environ)
+    env["LUA_PATH"] = f"{ROOT}/lua/?.lua;{ROOT}/lua/?/init.lua;;"
+    env["LUA_CPATH"] = f"{cpath};;"
+    return env
+
+
+def run_json(cmd, env=None, cwd=ROOT, timeout=600):
+    """Runs cmd; returns the JSON object on its last stdout line."""
+    p = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    if p.returncode != 0:
+        raise BenchError(f"{' '.join(cmd[:4])}... exited {p.returncode}: {p.stderr.strip()[-400:]}")
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def run_json_rss(cmd, env=None):
+    """run_json under /usr/bin/time -v; adds rss_kb (peak resident set size)."""
+    p = subprocess.run(["/usr/bin/time", "-v"] + cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    if p.returncode != 0:
+        raise BenchError(f"{' '.join(cmd[:4])}... exited {p.returncode}: {p.stderr.strip()[-400:]}")
+    result = json.loads(p.stdout.strip().splitlines()[-1])
+    m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr)
+    result["rss_kb"] = int(m.group(1))
+    return result
+
+
+def wall_ms(cmd, env=None, cwd=ROOT):
+    t0 = time.perf_counter()
+    p = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=60)
+    elapsed = (time.perf_counter() - t0) * 1000
+    if p.returncode != 0:
+        raise BenchError(f"{' '.join(cmd)} exited {p.returncode}: {p.stderr.strip()[-300:]}")
+    return elapsed
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Nginx:
+    """One foreground nginx (master + 1 worker) on 127.0.0.1, from a template in bench/nginx."""
+
+    running = []
+
+    def __init__(self, name, template, fields):
+        self.prefix = os.path.join(TMP, name)
+        for sub in ("logs", "tmp"):
+            os.makedirs(os.path.join(self.prefix, sub), exist_ok=True)
+        self.port = free_port()
+        with open(os.path.join(BENCH, "nginx", template), encoding="utf-8") as f:
+            conf = f.read()
+        for key, value in dict(fields, PORT=str(self.port)).items():
+            conf = conf.replace(f"@{key}@", value)
+        leftover = re.search(r"@[A-Z_]+@", conf)
+        if leftover:
+            raise BenchError(f"{template}: {leftover.group(0)} not filled in")
+        self.conf = os.path.join(self.prefix, "nginx.conf")
+        with open(self.conf, "w", encoding="utf-8") as f:
+            f.write(conf)
+        self.proc = None
+
+    def start(self):
+        log = open(os.path.join(self.prefix, "logs", "stderr.log"), "wb")
+        self.proc = subprocess.Popen(["nginx", "-p", self.prefix, "-c", self.conf, "-e", "logs/error.log"],
+                                     stdout=log, stderr=log)
+        Nginx.running.append(self)
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise BenchError(f"nginx ({self.conf}) exited {self.proc.returncode}: {self.error_log()}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return self
+            except OSError:
+                time.sleep(0.05)
+        raise BenchError(f"nginx ({self.conf}) did not listen on {self.port}: {self.error_log()}")
+
+    def error_log(self):
+        text = ""
+        for name in ("stderr.log", "error.log"):
+            try:
+                with open(os.path.join(self.prefix, "logs", name), errors="replace") as f:
+                    text += f.read()[-800:]
+            except OSError:
+                pass
+        return text.strip()
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)  # the master stops its worker
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self in Nginx.running:
+            Nginx.running.remove(self)
+
+    @classmethod
+    def stop_all(cls):
+        for server in list(cls.running):
+            server.stop()
+
+
+def nginx_quote(text):
+    # Bodies go into single-quoted nginx strings, where '$' would start a variable.
+    if any(c in text for c in "'\\$"):
+        raise BenchError("a served body contains ', \\ or $")
+    return text
+
+
+def start_upstream(paths):
+    exchanges = {e: payloads.recorded(e)["response"]["headers"] for e in ("get-default", "manage-session")}
+    with open(paths["get"], encoding="utf-8") as f:
+        get_body = f.read()
+    with open(paths["manage"], encoding="utf-8") as f:
+        manage_body = f.read()
+    return Nginx("nginx-upstream", "upstream.conf", {
+        "COLLECTION_ID": COLLECTION_ID,
+        "GET_BODY": nginx_quote(get_body),
+        "MANAGE_BODY": nginx_quote(manage_body),
+        "GET_ETAG": nginx_quote(exchanges["get-default"]["etag"]),
+        "MANAGE_ETAG": nginx_quote(exchanges["manage-session"]["etag"]),
+        "SET_COOKIE": nginx_quote(exchanges["get-default"]["set-cookie"]),
+    }).start()
+
+
+def wrk_rps(url, seconds, connections=1, script=None):
+    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s"]
+    if script:
+        cmd += ["-s", script]
+    p = subprocess.run(cmd + [url], capture_output=True, text=True, timeout=seconds + 60)
+    m = re.search(r"Requests/sec:\s+([\d.]+)", p.stdout)
+    if p.returncode != 0 or not m:
+        raise BenchError(f"wrk {url}: {p.stdout.strip()[-300:]} {p.stderr.strip()[-300:]}")
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", p.stdout)
+    if bad:
+        raise BenchError(f"wrk {url}: {bad.group(1)} non-2xx responses")
+    return float(m.group(1))
+
+
+# ---------------------------------------------------------------------------------------
+# statistics
+# ---------------------------------------------------------------------------------------
+
+def spread(values):
+    """(median, min, max) of the values, or None when there are none."""
+    values = [v for v in values if v is not None]
+    if not values:
+        return None
+    return statistics.median(values), min(values), max(values)
+
+
+def paired(a, b, fn):
+    """fn(a[i], b[i]) for every repetition where both were measured."""
+    return [fn(x, y) for x, y in zip(a, b) if x is not None and y is not None]
+
+
+def fmt_spread(s, digits=0, unit=""):
+    if s is None:
+        return "n/a"
+    f = f"{{:,.{digits}f}}"
+    if s[1] == s[2]:
+        return f.format(s[0]) + unit
+    return f"{f.format(s[0])}{unit} ({f.format(s[1])}–{f.format(s[2])})"
+
+
+def fmt_ratio(s):
+    if s is None:
+        return "n/a"
+    return f"{s[0]:.2f}× ({s[1]:.2f}–{s[2]:.2f})"
+
+
+# ---------------------------------------------------------------------------------------
+# the measurements
+# ---------------------------------------------------------------------------------------
+
+def request_contenders(cfg, opts, base):
+    """(key, label, run(op) -> {"rps", "cpu_us"?}) in the order of the table."""
+    env54, envjit = lua_env(f"{ROOT}/build/5.4/?.so"), lua_env(opts.luajit_cpath)
+    loop = os.path.join(BENCH, "lua", "client_loop.lua")
+    node_loop = os.path.join(NODE_DIR, "client_loop.js")
+    n, w, lw = str(cfg["n"]), str(cfg["warmup"]), str(cfg["long_warmup"])
+
+    def url(op):
+        return f"{base}/store/payment-collections/{COLLECTION_ID}" + ("/sessions" if op == "post" else "")
+
+    def loop_result(cmd, env=None, cwd=ROOT):
+        r = run_json(cmd, env, cwd)
+        return {"rps": r["n"] / r["wall_s"], "cpu_us": r["cpu_s"] * 1e6 / r["n"]}
+
+    def node(kind, op, warmup):
+        return loop_result(["node", node_loop, kind, base, op, n, warmup], None, NODE_DIR)
+
+    def wrk(op):
+        script = os.path.join(BENCH, "nginx", "wrk_post.lua") if op == "post" else None
+        return {"rps": wrk_rps(url(op), cfg["wrk_s"], 1, script)}
+
+    return [
+        ("rawc", "C, one libcurl easy handle reused, body discarded (bench/raw_curl.c)",
+         lambda op: loop_result([RAW_CURL, url(op), n, w] + ([POST_BODY] if op == "post" else []))),
+        ("lua54", "medusa-lua, lua5.4", lambda op: loop_result(["lua5.4", loop, base, op, n, w], env54)),
+        ("luajit", "medusa-lua, luajit", lambda op: loop_result(["luajit", loop, base, op, n, w], envjit)),
+        ("js", f"medusa-js 6.1.10, node ({cfg['warmup']:,} warm-up)", lambda op: node("medusa-js", op, w)),
+        ("js_warm", f"medusa-js 6.1.10, node ({cfg['long_warmup']:,} warm-up)", lambda op: node("medusa-js", op, lw)),
+        ("node_http", "node http keep-alive + JSON.parse (reference)", lambda op: node("http", op, w)),
+        ("wrk", "wrk, 1 connection (the server's ceiling)", wrk),
+    ]
+
+
+def measure_requests(cfg, opts, base, ops, data, log):
+    contenders = request_contenders(cfg, opts, base)
+    for op in ops:
+        runs = data.setdefault(op, {})
+        for rep in range(cfg["reps"]):
+            k = rep % len(contenders)
+            for key, _label, measure in contenders[k:] + contenders[:k]:
+                entry = runs.setdefault(key, [None] * cfg["reps"])
+                try:
+                    entry[rep] = measure(op)
+                    log(f"{op} rep {rep + 1}/{cfg['reps']} {key:9s} {entry[rep]['rps']:9.0f} req/s"
+                        + (f"  {entry[rep]['cpu_us']:6.1f} µs CPU/req" if "cpu_us" in entry[rep] else ""))
+                except (BenchError, subprocess.TimeoutExpired, ValueError, KeyError) as e:
+                    data.setdefault("errors", []).append(f"{op} {key}: {e}")
+                    log(f"{op} rep {rep + 1} {key}: ERROR {e}")
+
+
+# Decoded values kept alive at once by the memory runs: enough for RSS to see them clearly.
+HOLD_SMALL, HOLD_BIG = 4000, 4
+CODECS = [  # (key, label, interpreter, codec)
+    ("medusa54", "medusa-lua, lua5.4", "lua5.4", "medusa"),
+    ("cjson54", "lua-cjson 2.1.0, lua5.4", "lua5.4", "cjson"),
+    ("medusajit", "medusa-lua, luajit", "luajit", "medusa"),
+    ("cjsonjit", "lua-cjson 2.1.0, luajit", "luajit", "cjson"),
+    ("node", "node JSON.parse / JSON.stringify", "node", None),
+]
+
+
+def measure_codec(cfg, opts, paths, data, log):
+    env = {"lua5.4": lua_env(f"{ROOT}/build/5.4/?.so"), "luajit": lua_env(opts.luajit_cpath)}
+    script = os.path.join(BENCH, "lua", "codec.lua")
+    counts = {("get", "hold"): HOLD_SMALL, ("big", "hold"): HOLD_BIG, ("get", "baseline"): 0, ("big", "baseline"): 0}
+    for rep in range(cfg["reps"]):
+        for payload, iters in (("get", cfg["small_iter"]), ("big", cfg["big_iter"])):
+            k = rep % len(CODECS)
+            for key, _label, interp, codec in CODECS[k:] + CODECS[:k]:
+                for op in ("baseline", "hold", "decode", "encode"):
+                    memory = op in ("baseline", "hold")
+                    if interp == "node" and memory:
+                        continue
+                    slot = data.setdefault(payload, {}).setdefault(op, {}).setdefault(key, [None] * cfg["reps"])
+                    count = str(counts.get((payload, op), iters))
+                    try:
+                        if interp == "node":
+                            slot[rep] = run_json(["node", os.path.join(NODE_DIR, "codec.js"), paths[payload], op, count])
+                        elif memory:
+                            slot[rep] = run_json_rss([interp, script, codec, paths[payload], op, count], env[interp])
+                        else:
+                            slot[rep] = run_json([interp, script, codec, paths[payload], op, count], env[interp])
+                    except (BenchError, subprocess.TimeoutExpired, ValueError) as e:
+                        data.setdefault("errors", []).append(f"codec {payload} {op} {key}: {e}")
+                        log(f"codec {payload} {op} {key}: ERROR {e}")
+        log(f"codec rep {rep + 1}/{cfg['reps']} done")
+
+
+def measure_startup(cfg, opts, data, log):
+    env54, envjit = lua_env(f"{ROOT}/build/5.4/?.so"), lua_env(opts.luajit_cpath)
+    commands = [
+        ("lua54_empty", "`lua5.4 -e ''` (the interpreter alone)", ["lua5.4", "-e", ""], env54, ROOT),
+        ("lua54_cjson", "`lua5.4 -e 'require \"cjson\"'`", ["lua5.4", "-e", 'require "cjson"'], env54, ROOT),
+        ("lua54_medusa", "`lua5.4 -e 'require \"medusa\"'`", ["lua5.4", "-e", 'require "medusa"'], env54, ROOT),
+        ("luajit_medusa", "`luajit -e 'require \"medusa\"'`", ["luajit", "-e", 'require "medusa"'], envjit, ROOT),
+        ("node_js", "`node -e 'require(\"@medusajs/medusa-js\")'`",
+         ["node", "-e", 'require("@medusajs/medusa-js")'], None, NODE_DIR),
+    ]
+    data["labels"] = {key: label for key, label, *_ in commands}
+    split = ["lua5.4", os.path.join(BENCH, "lua", "startup_split.lua")]
+    for _ in range(cfg["startup_runs"]):
+        for key, _label, cmd, env, cwd in commands:
+            try:
+                data.setdefault(key, []).append(wall_ms(cmd, env, cwd))
+            except BenchError as e:
+                data.setdefault("errors", []).append(str(e))
+        try:
+            parts = run_json(split, env54)
+            data.setdefault("core_ms", []).append(parts["core_ms"])
+            data.setdefault("lua_ms", []).append(parts["lua_ms"])
+        except BenchError as e:
+            data.setdefault("errors", []).append(str(e))
+    log("startup done")
+
+
+def measure_nginx(cfg, opts, upstream, data, log):
+    if not os.path.exists(os.path.join(ROOT, "lua", "medusa", "transport", "ngx.lua")):
+        data["skipped"] = "not available yet: lua/medusa/transport/ngx.lua (the cosocket transport, issue 4) does not exist"
+        log("nginx: " + data["skipped"])
+        return
+    edge = Nginx("nginx-edge", "edge.conf", {
+        "ROOT": ROOT,
+        "LUAJIT_CPATH": opts.luajit_cpath if os.path.isabs(opts.luajit_cpath) else os.path.join(ROOT, opts.luajit_cpath),
+        "UPSTREAM_PORT": str(upstream.port),
+    }).start()
+    try:
+        base = f"http://127.0.0.1:{edge.port}"
+        for path in ("/medusa", "/bare"):
+            p = subprocess.run(["curl", "-s", "-o", "-", "-w", "\n%{http_code}", base + path],
+                               capture_output=True, text=True, timeout=30)
+            body, _, code = p.stdout.rpartition("\n")
+            if code == "501":
+                data["skipped"] = "not available yet: " + body.strip()
+                log("nginx: " + data["skipped"])
+                return
+            if code != "200":
+                raise BenchError(f"{path} answered {code}: {body.strip()[:300]} {edge.error_log()[-300:]}")
+        for path in ("/medusa", "/bare"):  # warm the JIT and the keepalive pools
+            wrk_rps(base + path, 1, cfg["nginx_conns"])
+        for rep in range(cfg["reps"]):
+            order = ("/medusa", "/bare") if rep % 2 == 0 else ("/bare", "/medusa")
+            for path in order:
+                rps = wrk_rps(base + path, cfg["wrk_s"], cfg["nginx_conns"])
+                data.setdefault(path, [None] * cfg["reps"])[rep] = rps
+                log(f"nginx rep {rep + 1}/{cfg['reps']} {path:8s} {rps:9.0f} req/s")
+    except (BenchError, subprocess.TimeoutExpired) as e:
+        data["error"] = str(e)
+        log(f"nginx: ERROR {e}")
+    finally:
+        edge.stop()
+
+
+# ---------------------------------------------------------------------------------------
+# verdicts, table, chart
+# ---------------------------------------------------------------------------------------
+
+def req_metric(data, op, key, metric):
+    return [r[metric] if r and metric in r else None for r in data.get(op, {}).get(key, [])]
+
+
+def codec_metric(data, payload, op, key, metric):
+    return [r.get(metric) if r else None for r in data.get(payload, {}).get(op, {}).get(key, [])]
+
+
+def rss_delta(codec, payload, key):
+    """Peak RSS of the hold run minus the same codec's baseline run, per repetition (kB)."""
+    return paired(codec_metric(codec, payload, "hold", key, "rss_kb"),
+                  codec_metric(codec, payload, "baseline", key, "rss_kb"), lambda a, b: a - b)
+
+
+def verdicts(results):
+    """Rows (target, measured text, required text, PASS/FAIL/n/a, attainment or None, chart label)."""
+    req, codec, startup, ngx = (results.get(k, {}) for k in ("requests", "codec", "startup", "nginx"))
+    rows = []
+
+    def ratio_row(name, short, values, need, at_least):
+        s = spread(values)
+        if s is None:
+            rows.append((name, "n/a", ("≥ " if at_least else "≤ ") + f"{need:g}×", "n/a", None, short))
+            return
+        ok = s[0] >= need if at_least else s[0] <= need
+        attain = s[0] / need if at_least else need / s[0]
+        rows.append((name, fmt_ratio(s), ("≥ " if at_least else "≤ ") + f"{need:g}×", "PASS" if ok else "FAIL", attain, short))
+
+    def rps_ratio(op, a, b):
+        return paired(req_metric(req, op, a, "rps"), req_metric(req, op, b, "rps"), lambda x, y: x / y)
+
+    def cpu_ratio(op, a, b):
+        return paired(req_metric(req, op, a, "cpu_us"), req_metric(req, op, b, "cpu_us"), lambda x, y: x / y)
+
+    if "get" in req:
+        ratio_row("GET `retrieve`, lua5.4: req/s vs the raw C libcurl loop", "GET req/s\\nvs C", rps_ratio("get", "lua54", "rawc"), 0.90, True)
+        ratio_row("GET `retrieve`, lua5.4: CPU per request vs the raw C loop", "GET CPU\\nvs C", cpu_ratio("get", "lua54", "rawc"), 1.2, False)
+    for op, name in (("get", "GET `retrieve`"), ("post", "POST `managePaymentSession`")):
+        if op in req:
+            ratio_row(f"{name}, lua5.4: req/s vs medusa-js (same warm-up)", f"{op.upper()} req/s\\nvs js",
+                      rps_ratio(op, "lua54", "js"), 3.5, True)
+            ratio_row(f"{name}, lua5.4: CPU per request vs medusa-js (same warm-up)", f"{op.upper()} CPU\\nvs js",
+                      cpu_ratio(op, "lua54", "js"), 0.2, False)
+    if codec:
+        for payload, size in (("get", "525 B"), ("big", "1 MB")):
+            speed = paired(codec_metric(codec, payload, "decode", "cjson54", "us"),
+                           codec_metric(codec, payload, "decode", "medusa54", "us"), lambda c, m: c / m)
+            ratio_row(f"decode {size}, lua5.4: speed vs lua-cjson (cjson µs / ours)", f"decode {size}\\nspeed", speed, 1.2, True)
+            ours, theirs = spread(rss_delta(codec, payload, "medusa54")), spread(rss_delta(codec, payload, "cjson54"))
+            if ours and theirs:
+                # RSS moves by a few hundred kB from run to run: within 2% of cjson is "no higher".
+                held = HOLD_SMALL if payload == "get" else HOLD_BIG
+                rows.append((f"decode {size}, lua5.4: peak RSS holding {held:,} decoded values, over baseline, vs lua-cjson",
+                             f"{fmt_spread(ours, 0, ' kB')} vs {fmt_spread(theirs, 0, ' kB')}",
+                             "no higher (2% noise)", "PASS" if ours[0] <= theirs[0] * 1.02 else "FAIL",
+                             theirs[0] * 1.02 / ours[0], f"decode {size}\\nRSS"))
+        for payload, size in (("get", "525 B"), ("big", "1 MB")):
+            speed = paired(codec_metric(codec, payload, "encode", "cjson54", "us"),
+                           codec_metric(codec, payload, "encode", "medusa54", "us"), lambda c, m: c / m)
+            ratio_row(f"encode {size}, lua5.4: speed vs lua-cjson (cjson µs / ours)", f"encode {size}\\nspeed", speed, 1.0, True)
+    if startup.get("lua54_medusa"):
+        s = spread(startup["lua54_medusa"])
+        rows.append(("`lua5.4 -e 'require \"medusa\"'`, whole process", fmt_spread(s, 1, " ms"), "< 10 ms",
+                     "PASS" if s[0] < 10 else "FAIL", 10 / s[0], "require\\nmedusa"))
+    if ngx:
+        if ngx.get("skipped") or ngx.get("error"):
+            rows.append(("nginx: cosocket-transport handler req/s vs bare cosocket + cjson",
+                         ngx.get("skipped") or "error: " + ngx["error"][:200], "≥ 0.9×", "n/a", None, "nginx"))
+        else:
+            ratio_row("nginx: cosocket-transport handler req/s vs bare cosocket + cjson (wrk)", "nginx\\nvs bare",
+                      paired(ngx.get("/medusa", []), ngx.get("/bare", []), lambda a, b: a / b), 0.9, True)
+    return rows
+
+
+def info_rows(results):
+    req = results.get("requests", {})
+    rows = []
+    for op in ("get", "post"):
+        for a, b, what in (("lua54", "js_warm", "vs medusa-js after the long warm-up"),
+                           ("luajit", "rawc", "luajit vs the raw C loop"),
+                           ("lua54", "rawc", "lua5.4 vs the raw C loop")):
+            if op == "get" and a == "lua54" and b == "rawc":
+                continue  # a target already
+            rps = spread(paired(req_metric(req, op, a, "rps"), req_metric(req, op, b, "rps"), lambda x, y: x / y))
+            cpu = spread(paired(req_metric(req, op, a, "cpu_us"), req_metric(req, op, b, "cpu_us"), lambda x, y: x / y))
+            if rps:
+                rows.append((f"{op.upper()}: {what}", fmt_ratio(rps), fmt_ratio(cpu)))
+    return rows
+
+
+def render(results, cfg, opts, command):
+    lines = []
+    add = lines.append
+    meta = results["meta"]
+    add("# medusa-lua benchmark")
+    add("")
+    add(f"{meta['date']} · {meta['machine']} · {meta['versions']}")
+    add("")
+    add(f"Reproduce: `{command}`. {cfg['reps']} repetitions with the contenders' order rotated each time; "
+        "medians with (min–max); every ratio is taken within one repetition, then summarised the same way.")
+    if results.get("requests"):
+        add("")
+        add(f"Requests: a loopback nginx (1 worker) answers the recorded Medusa bodies and headers; each client "
+            f"reuses one connection for {cfg['n']:,} sequential requests after {cfg['warmup']:,} warm-up requests. "
+            "req/s is wall clock; CPU is user+sys of the client process over the timed requests / N (the server "
+            "shares the two cores, so CPU is the steadier figure).")
+    add("")
+    rows = verdicts(results)
+    if rows:
+        add("## Targets (issue 7)")
+        add("")
+        add("| target | measured | required | result |")
+        add("|---|---|---|---|")
+        for name, measured, need, verdict, _a, _s in rows:
+            add(f"| {name} | {measured} | {need} | **{verdict}** |")
+        add("")
+    req = results.get("requests")
+    if req:
+        add("## Sequential requests")
+        add("")
+        add("| client | GET req/s | GET CPU µs/req | POST req/s | POST CPU µs/req |")
+        add("|---|---|---|---|---|")
+        for key, label, *_ in request_contenders(cfg, opts, ""):
+            if not any(req.get(op, {}).get(key) for op in ("get", "post")):
+                continue
+            cells = []
+            for op in ("get", "post"):
+                cells.append(fmt_spread(spread(req_metric(req, op, key, "rps"))))
+                cells.append("—" if key == "wrk" else fmt_spread(spread(req_metric(req, op, key, "cpu_us")), 1))
+            add(f"| {label} | " + " | ".join(cells) + " |")
+        add("")
+        info = info_rows(results)
+        if info:
+            add("| comparison (no target) | req/s ratio | CPU/req ratio |")
+            add("|---|---|---|")
+            for row in info:
+                add("| " + " | ".join(row) + " |")
+            add("")
+    codec = results.get("codec")
+    if codec:
+        add("## JSON codec")
+        add("")
+        add(f"CPU µs per call: {cfg['small_iter']:,} calls on the 525-byte GET body, {cfg['big_iter']} on the "
+            f"{results['meta']['big_bytes']:,}-byte collection with {payloads.BIG_SESSIONS:,} sessions, after as many "
+            "warm-up calls.")
+        add("")
+        add("| codec | decode 525 B | encode 525 B | decode 1 MB | encode 1 MB |")
+        add("|---|---|---|---|---|")
+        for key, label, *_ in CODECS:
+            cells = [fmt_spread(spread(codec_metric(codec, payload, op, key, "us")), 2 if payload == "get" else 0)
+                     for payload, op in (("get", "decode"), ("get", "encode"), ("big", "decode"), ("big", "encode"))]
+            add(f"| {label} | " + " | ".join(cells) + " |")
+        add("")
+        add(f"Memory: peak RSS (`/usr/bin/time -v`) of a process that decodes the payload and keeps every value "
+            f"({HOLD_SMALL:,} × 525 B, {HOLD_BIG} × 1 MB), minus the peak RSS of the same codec's process that only "
+            "loads itself and reads the file (medusa.core links libcurl and OpenSSL, so its baseline is higher); "
+            "and the Lua heap one decoded value keeps.")
+        add("")
+        add("| codec | baseline RSS | 525 B: RSS over baseline | 525 B: heap per value | 1 MB: RSS over baseline | 1 MB: heap per value |")
+        add("|---|---|---|---|---|---|")
+        for key, label, interp, _codec in CODECS:
+            if interp == "node":
+                continue
+            base = spread([v / 1024 for v in codec_metric(codec, "get", "baseline", key, "rss_kb") if v])
+            cells = [fmt_spread(base, 1, " MB")]
+            for payload in ("get", "big"):
+                cells.append(fmt_spread(spread([v / 1024 for v in rss_delta(codec, payload, key)]), 2, " MB"))
+                cells.append(fmt_spread(spread(codec_metric(codec, payload, "hold", key, "heap_kb")), 1, " kB"))
+            add(f"| {label} | " + " | ".join(cells) + " |")
+        add("")
+    startup = results.get("startup")
+    if startup:
+        add("## Start-up (whole process, wall clock)")
+        add("")
+        add("| command | ms |")
+        add("|---|---|")
+        for key, label in startup.get("labels", {}).items():
+            add(f"| {label} | {fmt_spread(spread(startup.get(key, [])), 1)} |")
+        add("")
+        if startup.get("core_ms"):
+            add("Inside `lua5.4 -e 'require \"medusa\"'` (CPU ms, `bench/lua/startup_split.lua`): loading the C core "
+                f"`medusa.core` (libcurl, OpenSSL, `curl_global_init`) {fmt_spread(spread(startup['core_ms']), 1)}; "
+                f"the Lua modules on top {fmt_spread(spread(startup['lua_ms']), 2)}.")
+            add("")
+    ngx = results.get("nginx")
+    if ngx:
+        add(f"## Inside nginx (wrk -t1 -c{cfg['nginx_conns']} -d{cfg['wrk_s']}s, one worker each side)")
+        add("")
+        if ngx.get("skipped"):
+            add(ngx["skipped"])
+        elif ngx.get("error"):
+            add("error: " + ngx["error"])
+        else:
+            add("| handler | req/s |")
+            add("|---|---|")
+            add(f"| `retrieve` through medusa-lua's cosocket transport | {fmt_spread(spread(ngx.get('/medusa', [])))} |")
+            add(f"| bare cosocket GET + `cjson.decode` (the limit) | {fmt_spread(spread(ngx.get('/bare', [])))} |")
+        add("")
+    errors = [e for part in results.values() if isinstance(part, dict) for e in part.get("errors", [])]
+    if errors:
+        add("## Errors")
+        add("")
+        for e in errors:
+            add(f"- {e}")
+        add("")
+    add("Chart: `latest.svg` (and `latest.png`) next to this file.")
+    return "\n".join(lines) + "\n", rows
+
+
+def write_chart(results, cfg, opts, rows, out_svg):
+    """Data files + bench/chart.gp -> the SVG; returns a note when gnuplot is missing or fails."""
+    datadir = os.path.join(TMP, "chart")
+    os.makedirs(datadir, exist_ok=True)
+    req = results.get("requests", {})
+    with open(os.path.join(datadir, "requests.dat"), "w") as f:
+        for key, label, *_ in request_contenders(cfg, opts, ""):
+            vals = []
+            for metric in ("rps", "cpu_us"):
+                for op in ("get", "post"):
+                    s = spread(req_metric(req, op, key, metric))
+                    vals += list(s) if s else [NAN] * 3
+            if any(v == v for v in vals):
+                short = label.split(",")[0].replace(" (bench/raw_curl.c)", "")
+                if key in ("lua54", "luajit"):
+                    short = "medusa-lua " + key.replace("lua54", "lua5.4")
+                elif key in ("js", "js_warm"):
+                    short = "medusa-js " + ("1k" if key == "js" else "20k") + " warm"
+                elif key == "node_http":
+                    short = "node http"
+                elif key == "wrk":
+                    short = "wrk (ceiling)"
+                elif key == "rawc":
+                    short = "raw C libcurl"
+                f.write(f'"{short}" ' + " ".join(f"{v:.3f}" for v in vals) + "\n")
+    codec = results.get("codec", {})
+    with open(os.path.join(datadir, "codec.dat"), "w") as f:
+        for payload, op, label in (("get", "decode", "decode 525 B"), ("big", "decode", "decode 1 MB"),
+                                   ("get", "encode", "encode 525 B"), ("big", "encode", "encode 1 MB")):
+            vals = []
+            for key in ("medusa54", "cjson54", "medusajit", "cjsonjit", "node"):
+                s = spread(codec_metric(codec, payload, op, key, "us"))
+                vals += list(s) if s else [NAN] * 3
+            if any(v == v for v in vals):
+                f.write(f'"{label}" ' + " ".join(f"{v:.4f}" for v in vals) + "\n")
+    with open(os.path.join(datadir, "targets.dat"), "w") as f:
+        for _name, _m, _need, verdict, attain, short in rows:
+            if attain is not None:
+                f.write(f'"{short}" {attain:.4f} {1 if verdict == "PASS" else 0}\n')
+    def has(name):
+        return 1 if os.path.getsize(os.path.join(datadir, name)) > 0 else 0
+    flags = f"has_requests={has('requests.dat')}; has_codec={has('codec.dat')}; has_targets={has('targets.dat')}"
+    for out in (out_svg, out_svg[:-4] + ".png"):
+        try:
+            p = subprocess.run(["gnuplot", "-e", f"datadir='{datadir}'; out='{out}'; {flags}",
+                                os.path.join(BENCH, "chart.gp")], capture_output=True, text=True, timeout=60)
+        except FileNotFoundError:
+            return "gnuplot not found: no chart"
+        if p.returncode != 0:
+            return "gnuplot failed: " + p.stderr.strip()[-300:]
+    return None
+
+
+# ---------------------------------------------------------------------------------------
+# the profile (make bench-profile)
+# ---------------------------------------------------------------------------------------
+
+def callgrind(cmd, env, out):
+    p = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"] + cmd,
+                       env=env, cwd=ROOT, capture_output=True, text=True, timeout=1800)
+    if p.returncode != 0:
+        raise BenchError(f"callgrind {' '.join(cmd)}: {p.stderr.strip()[-500:]}")
+    return out
+
+
+def annotate(out, inclusive):
+    """(total Ir, {"function [object]": Ir}) from callgrind_annotate, self or inclusive costs."""
+    p = subprocess.run(["callgrind_annotate", "--auto=no", f"--inclusive={'yes' if inclusive else 'no'}",
+                        "--threshold=100", out], capture_output=True, text=True, timeout=300,
+                       cwd="/")  # under the source tree it shortens names and drops the [object] of some
+    costs, total = {}, 0
+    for line in p.stdout.splitlines():
+        m = re.match(r"^\s*([\d,]+)\s+\([^)]*\)\s+(.+?)\s*$", line)
+        if not m:
+            continue
+        ir, label = int(m.group(1).replace(",", "")), m.group(2)
+        if label == "PROGRAM TOTALS":
+            total = ir
+            continue
+        fn = re.match(r"^(?:.*?):(\S+)\s+\[([^\]]+)\]$", label)
+        if fn:
+            key = f"{fn.group(1)} [{os.path.basename(fn.group(2))}]"
+            costs[key] = costs.get(key, 0) + ir
+    return total, costs
+
+
+def per_request(full, empty, n):
+    """Cost per request of each function: (run with n requests - run with none) / n."""
+    return {k: (v - empty.get(k, 0)) / n for k, v in full.items() if v - empty.get(k, 0) > 0}
+
+
+def profile_one(make, env, n, name, want_inclusive):
+    work = os.path.join(TMP, "callgrind")
+    os.makedirs(work, exist_ok=True)
+    full = callgrind(make(n), env, os.path.join(work, f"{name}-{n}.out"))
+    empty = callgrind(make(0), env, os.path.join(work, f"{name}-0.out"))
+    (t_full, self_full), (t_empty, self_empty) = annotate(full, False), annotate(empty, False)
+    result = {"ir": (t_full - t_empty) / n, "self": per_request(self_full, self_empty, n)}
+    if want_inclusive:
+        result["incl"] = per_request(annotate(full, True)[1], annotate(empty, True)[1], n)
+    log(f"profile {name}: {result['ir']:,.0f} Ir per request")
+    return result
+
+
+# Functions whose inclusive cost tells where a request's instructions go (lua_sym run).
+FLOOR_PARTS = [
+    ("libcurl's exchange (the raw C loop's whole cost)", "curl_easy_perform [libcurl.so.4.8.0]"),
+    ("our transport call, libcurl included", "l_http_perform [core.so]"),
+    ("JSON decode into Lua tables", "l_json_decode [core.so]"),
+    ("Lua string patterns (string.find/match/gsub)", "str_find_aux [lua_sym]"),
+    ("string.gsub", "str_gsub [lua_sym]"),
+    ("string.lower", "str_lower [lua_sym]"),
+    ("new strings (interning, incl. lower's results and headers)", "luaS_newlstr [lua_sym]"),
+    ("table inserts that grow a table", "luaH_newkey [lua_sym]"),
+    ("table resizes", "luaH_resize [lua_sym]"),
+    ("garbage collector steps", "luaC_step [lua_sym]"),
+    ("pcall (around the decode)", "luaB_pcall [lua_sym]"),
+]
+
+
+def profile(cfg, opts, base, log):
+    n = 2000
+    env54 = lua_env(f"{ROOT}/build/5.4/?.so")
+    url = f"{base}/store/payment-collections/{COLLECTION_ID}"
+    loop = os.path.join(BENCH, "lua", "client_loop.lua")
+    report = {
+        "rawc": profile_one(lambda c: [RAW_CURL, url, str(c), "1"], env54, n, "rawc", False),
+        "lua54": profile_one(lambda c: ["lua5.4", loop, base, "get", str(c), "1"], env54, n, "lua54", False),
+        "sym": profile_one(lambda c: [LUA_SYM, loop, base, "get", str(c), "1"], env54, n, "lua_sym", True),
+    }
+    hooks = subprocess.run(["lua5.4", os.path.join(BENCH, "lua", "vm_profile.lua"), base, str(n)],
+                           env=env54, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    lines = []
+    add = lines.append
+    add("# medusa-lua profile: 2,000 sequential `retrieve` calls vs the raw C loop")
+    add("")
+    add(f"{time.strftime('%Y-%m-%d %H:%M')} · `valgrind --tool=callgrind` (instructions executed, Ir; repeatable on a "
+        "busy machine) · reproduce: `make bench-profile`. Each figure is (run with 2,000 requests − run with none) / "
+        "2,000, both after one warm-up request, so start-up and connection set-up drop out. The function tables come "
+        "from `bench/build/lua_sym`, the same liblua5.4.a as Debian's stripped `lua5.4` but with its symbols.")
+    add("")
+    rc = report["rawc"]["ir"]
+    add("| client | Ir per request | vs raw C |")
+    add("|---|---|---|")
+    add(f"| raw C libcurl loop (`bench/raw_curl.c`) | {rc:,.0f} | 1.00× |")
+    add(f"| medusa-lua `retrieve`, Debian lua5.4 | {report['lua54']['ir']:,.0f} | {report['lua54']['ir'] / rc:.2f}× |")
+    add(f"| medusa-lua `retrieve`, bench/build/lua_sym | {report['sym']['ir']:,.0f} | {report['sym']['ir'] / rc:.2f}× |")
+    add("")
+    for key, title in (("sym", "medusa-lua `retrieve`"), ("rawc", "raw C loop")):
+        total = report[key]["ir"]
+        by_obj = {}
+        for label, ir in report[key]["self"].items():
+            obj = label.rsplit("[", 1)[-1].rstrip("]")
+            by_obj[obj] = by_obj.get(obj, 0) + ir
+        add(f"## {title}: self cost per request by object")
+        add("")
+        add("| object | Ir/request | share |")
+        add("|---|---|---|")
+        for obj, ir in sorted(by_obj.items(), key=lambda kv: -kv[1])[:8]:
+            add(f"| {obj} | {ir:,.0f} | {100 * ir / total:.1f}% |")
+        add("")
+        add(f"## {title}: top functions by self cost per request")
+        add("")
+        add("| function [object] | Ir/request | share |")
+        add("|---|---|---|")
+        for label, ir in sorted(report[key]["self"].items(), key=lambda kv: -kv[1])[:30]:
+            add(f"| `{label}` | {ir:,.0f} | {100 * ir / total:.1f}% |")
+        add("")
+    total = report["sym"]["ir"]
+    incl = report["sym"]["incl"]
+    add("## Where one `retrieve` goes (inclusive Ir per request; the parts overlap where one calls another)")
+    add("")
+    add("| part | function | Ir/request | share |")
+    add("|---|---|---|---|")
+    for what, label in FLOOR_PARTS:
+        if label in incl:
+            add(f"| {what} | `{label}` | {incl[label]:,.0f} | {100 * incl[label] / total:.1f}% |")
+    curl = incl.get("curl_easy_perform [libcurl.so.4.8.0]")
+    if curl:
+        add(f"| everything but libcurl's exchange | | {total - curl:,.0f} | {100 * (total - curl) / total:.1f}% |")
+        add("")
+        add(f"libcurl's exchange alone is {curl / rc:.2f}× the whole raw C request: the ≤ 1.2× CPU target leaves "
+            f"about {1.2 * rc - curl:,.0f} Ir per request for everything else (JSON decode into Lua tables included).")
+    add("")
+    ours = {k: v for k, v in incl.items() if k.endswith("[core.so]") and "'" not in k}
+    add("## Our C functions (medusa.core), inclusive cost per request")
+    add("")
+    add("| function | Ir/request | share of the whole request |")
+    add("|---|---|---|")
+    for label, ir in sorted(ours.items(), key=lambda kv: -kv[1])[:15]:
+        add(f"| `{label}` | {ir:,.0f} | {100 * ir / total:.1f}% |")
+    add("")
+    add("## The Lua side: VM instructions by function (debug.sethook count sampler, lua5.4)")
+    add("")
+    add(hooks.stdout.strip().replace(ROOT + "/", "") if hooks.returncode == 0
+        else "vm_profile.lua failed: " + hooks.stderr.strip()[-400:])
+    add("")
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------
+
+def versions():
+    def out(cmd):
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True, timeout=10).stdout.strip() or \
+                subprocess.run(cmd, capture_output=True, text=True, timeout=10).stderr.strip()
+        except (OSError, subprocess.TimeoutExpired):
+            return "?"
+    nginx = subprocess.run(["nginx", "-v"], capture_output=True, text=True).stderr.strip().replace("nginx version: ", "")
+    curl = out(["curl-config", "--version"]) if subprocess.run(["which", "curl-config"], capture_output=True).returncode == 0 else "?"
+    return (f"{out(['lua5.4', '-v']).split('  Copyright')[0]}, {out(['luajit', '-v']).split(' -- ')[0]}, "
+            f"node {out(['node', '--version'])}, {curl}, {nginx}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description="medusa-lua benchmark (make bench)")
+    parser.add_argument("command", nargs="?", default="bench", choices=("bench", "profile", "render"),
+                        help="render: redo latest.md and the chart from the last run's bench/results/tmp/latest.json")
+    parser.add_argument("--only", default="", help="comma-separated groups: " + " ".join(GROUPS))
+    parser.add_argument("--quick", action="store_true", help="fewer requests and repetitions")
+    parser.add_argument("--reps", type=int, help="repetitions (default 5, quick 3)")
+    parser.add_argument("--n", type=int, help="timed requests per run (default 20000, quick 3000)")
+    parser.add_argument("--luajit-cpath", default="build/luajit/?.so", help="LUA_CPATH entry of the LuaJIT core.so")
+    opts = parser.parse_args()
+    if not os.path.isabs(opts.luajit_cpath):
+        opts.luajit_cpath = os.path.join(ROOT, opts.luajit_cpath)
+    groups = [g for g in opts.only.split(",") if g] or list(GROUPS)
+    unknown = set(groups) - set(GROUPS)
+    if unknown:
+        parser.error(f"unknown group(s) {', '.join(sorted(unknown))}; known: {' '.join(GROUPS)}")
+    cfg = dict(QUICK if opts.quick else FULL, nginx_conns=8)
+    cfg.update({k: v for k, v in (("reps", opts.reps), ("n", opts.n)) if v})
+    # Only a full run replaces bench/results/latest.*; a partial or quick one goes to tmp/.
+    full_run = not (opts.only or opts.quick or opts.reps or opts.n)
+    out_dir = RESULTS if full_run else TMP
+    os.makedirs(TMP, exist_ok=True)
+
+    def on_signal(signum, _frame):
+        raise SystemExit(128 + signum)
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    started = time.time()
+    if opts.command == "render":
+        with open(os.path.join(TMP, "latest.json"), encoding="utf-8") as f:
+            last = json.load(f)
+        return publish(last["results"], last["cfg"], opts, last["command"], started, last.get("out_dir", TMP))
+    paths = payloads.write(os.path.join(TMP, "payloads"))
+    try:
+        upstream = start_upstream(paths)
+        base = f"http://127.0.0.1:{upstream.port}"
+        if opts.command == "profile":
+            text = profile(cfg, opts, base, log)
+            with open(os.path.join(RESULTS, "profile.md"), "w", encoding="utf-8") as f:
+                f.write(text)
+            print(text)
+            return 0
+        results = {"meta": {
+            "date": time.strftime("%Y-%m-%d %H:%M"),
+            "machine": f"{os.cpu_count()} cores, {platform.machine()}, Linux {platform.release()}",
+            "versions": versions(),
+            "big_bytes": os.path.getsize(paths["big"]),
+        }}
+        ops = [op for op in ("get", "post") if op in groups]
+        if ops:
+            measure_requests(cfg, opts, base, ops, results.setdefault("requests", {}), log)
+        if "codec" in groups:
+            measure_codec(cfg, opts, paths, results.setdefault("codec", {}), log)
+        if "startup" in groups:
+            measure_startup(cfg, opts, results.setdefault("startup", {}), log)
+        if "nginx" in groups:
+            measure_nginx(cfg, opts, upstream, results.setdefault("nginx", {}), log)
+    finally:
+        Nginx.stop_all()
+
+    command = "make bench" + (f" BENCH_ONLY={opts.only}" if opts.only else "") + (" QUICK=1" if opts.quick else "") \
+        + (f" BENCH_REPS={opts.reps}" if opts.reps else "") + (f" BENCH_N={opts.n}" if opts.n else "")
+    with open(os.path.join(TMP, "latest.json"), "w", encoding="utf-8") as f:
+        json.dump({"results": results, "cfg": cfg, "command": command, "out_dir": out_dir}, f, indent=1)
+    return publish(results, cfg, opts, command, started, out_dir)
+
+
+def publish(results, cfg, opts, command, started, out_dir):
+    text, rows = render(results, cfg, opts, command)
+    chart_note = write_chart(results, cfg, opts, rows, os.path.join(out_dir, "latest.svg"))
+    if chart_note:
+        text += f"\n{chart_note}\n"
+    with open(os.path.join(out_dir, "latest.md"), "w", encoding="utf-8") as f:
+        f.write(text)
+    print(text)
+    where = os.path.relpath(out_dir, ROOT)
+    log(f"done in {time.time() - started:.0f} s: {where}/latest.md, {where}/latest.svg, {where}/latest.png")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except BenchError as e:
+        log(f"error: {e}")
+        sys.exit(1)
+    finally:
+        Nginx.stop_all()

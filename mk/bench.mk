@@ -1,0 +1,57 @@
+# mk/bench.mk: `make bench` runs the benchmark suite in bench/ (issue 7) and writes
+# bench/results/latest.md (printed too) and bench/results/latest.svg; `make bench-profile`
+# writes bench/results/profile.md (callgrind instruction counts). Benchmarks are not tests:
+# nothing here is in TEST_TARGETS.
+#   make bench BENCH_ONLY=get,codec   groups: get post codec startup nginx
+#   make bench QUICK=1                fewer requests and repetitions (a quick look, ~1 min)
+#   make bench BENCH_REPS=3 BENCH_N=5000
+# Only a full run replaces bench/results/latest.*; the others write bench/results/tmp/latest.*.
+BENCH_DEPS := wrk gnuplot-nox nginx libnginx-mod-http-lua luajit2 libluajit2-5.1-dev \
+              libcurl4-openssl-dev lua-cjson python3 curl time
+BENCH_ONLY ?=
+QUICK ?=
+BENCH_REPS ?=
+BENCH_N ?=
+BENCH_ARGS = $(if $(BENCH_ONLY),--only $(BENCH_ONLY)) $(if $(QUICK),--quick) \
+             $(if $(BENCH_REPS),--reps $(BENCH_REPS)) $(if $(BENCH_N),--n $(BENCH_N)) \
+             --luajit-cpath '$(dir $(patsubst %/,%,$(dir $(BENCH_LUAJIT_CORE))))?.so'
+
+# The LuaJIT build of the C core: mk/openresty.mk's when it has a rule for it, else bench's own.
+ifneq ($(shell grep -ls 'build/luajit/medusa/core.so' mk/openresty.mk 2>/dev/null),)
+BENCH_LUAJIT_CORE := build/luajit/medusa/core.so
+else
+BENCH_LUAJIT_CORE := bench/build/luajit/medusa/core.so
+$(BENCH_LUAJIT_CORE): $(SRC) $(HDR) | bench-deps
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g $(WARN) $(SHARED) -I/usr/include/luajit-2.1 $(SRC) -o $@ $(CURL_LIBS)
+endif
+
+.PHONY: bench bench-profile bench-deps
+bench-deps:
+	@tools/ensure-deps $(BENCH_DEPS)
+	@command -v npm >/dev/null 2>&1 || tools/ensure-deps nodejs npm
+
+bench/build/raw_curl: bench/raw_curl.c | bench-deps
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g $(WARN) $< -o $@ $(CURL_LIBS)
+
+# Debian's lua5.4 is stripped; the same static liblua with symbols, for callgrind.
+bench/build/lua_sym: bench/lua_sym.c | bench-deps
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g $(WARN) $(LUA54_INC) $< -o $@ $(shell pkg-config --variable=libdir lua5.4 2>/dev/null || echo /usr/lib/x86_64-linux-gnu)/liblua5.4.a -lm -ldl -Wl,-E
+
+# medusa-js 6.1.10 exactly as the committed lockfile pins it; no install scripts run.
+bench/node/node_modules/.package-lock.json: bench/node/package.json bench/node/package-lock.json | bench-deps
+	cd bench/node && npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
+
+BENCH_INPUTS := all bench-deps bench/build/raw_curl $(BENCH_LUAJIT_CORE) bench/node/node_modules/.package-lock.json
+
+bench: $(BENCH_INPUTS)
+	$(PYTHON3_BENCH) bench/run.py $(BENCH_ARGS)
+
+bench-profile: $(BENCH_INPUTS) bench/build/lua_sym
+	@tools/ensure-deps valgrind
+	$(PYTHON3_BENCH) bench/run.py profile $(BENCH_ARGS)
+
+PYTHON3_BENCH ?= python3
