@@ -35,43 +35,55 @@ end
 --     on_success = "client_method" (called with the result), always = true (even on failure) }
 -- The generated function takes the params, then the query or payload if declared, then
 -- customHeaders; it accepts both resource.method(...) and resource:method(...).
+-- It runs on every call, so it allocates nothing it can avoid (no vararg tables, the path
+-- from one string.format of a template compiled once).
 local function build(resource, client, decl)
-  local method, template, params = decl[1], decl[2], decl.params
+  local method, params = decl[1], decl.params
+  local format = decl[2]:gsub("{[%w_]+}", "%%s")
   local nparams = #params
-  return function(...)
-    local args = { n = select("#", ...), ... }
-    local first = 1
-    if args[1] == resource then first = 2 end -- called with a colon
-    local values = {}
-    for i = 1, nparams do
-      values[params[i]] = check_segment(params[i], args[first + i - 1])
+  local name1, name2 = params[1], params[2]
+  local takes_query, takes_payload = decl.query, decl.payload
+  local hook, always = decl.on_success, decl.always
+
+  -- a1..a4: the caller's arguments, after the colon's self is dropped.
+  local function invoke(a1, a2, a3, a4)
+    local path, extra, customHeaders
+    if nparams == 0 then
+      path, extra, customHeaders = format, a1, a2
+    elseif nparams == 1 then
+      path, extra, customHeaders = format:format(check_segment(name1, a1)), a2, a3
+    else
+      path = format:format(check_segment(name1, a1), check_segment(name2, a2))
+      extra, customHeaders = a3, a4
     end
-    local path = template:gsub("{([%w_]+)}", values)
-    local nextarg = first + nparams
     local payload
-    if decl.query then
-      local query = args[nextarg]
-      check_table("query", query, true)
-      if query ~= nil then
-        local encoded = encode_query(query)
+    if takes_query then
+      check_table("query", extra, true)
+      if extra ~= nil then
+        local encoded = encode_query(extra)
         -- Unlike medusa-js, an empty query adds no bare '?'.
         if encoded ~= "" then path = path .. "?" .. encoded end
       end
-      nextarg = nextarg + 1
-    elseif decl.payload then
-      payload = args[nextarg]
-      check_table("payload", payload, true)
-      nextarg = nextarg + 1
+    elseif takes_payload then
+      check_table("payload", extra, true)
+      payload = extra
+    else
+      -- No query or payload: the argument after the params is customHeaders.
+      customHeaders = extra
     end
-    local customHeaders = args[nextarg]
     check_table("customHeaders", customHeaders, true)
-    local hook = decl.on_success
     if not hook then
       return client:request(method, path, payload, nil, customHeaders)
     end
     local result, err = client:request(method, path, payload, nil, customHeaders)
-    if result or decl.always then client[hook](client, result, path) end
+    if result or always then client[hook](client, result, path) end
     return result, err
+  end
+
+  assert(nparams <= 2, "a route takes at most two path parameters")
+  return function(first, ...)
+    if first == resource then return invoke(...) end -- called with a colon
+    return invoke(first, ...)
   end
 end
 
