@@ -41,5 +41,6 @@ build = {
     ["medusa.resources.auth"] = "lua/medusa/resources/auth.lua",
     ["medusa.transport"] = "lua/medusa/transport/init.lua",
     ["medusa.transport.curl"] = "lua/medusa/transport/curl.lua",
+    ["medusa.transport.ngx"] = "lua/medusa/transport/ngx.lua",
   },
 }

@@ -31,8 +31,16 @@ describe("the README's API reference", function()
           return os.getenv(name)
         end,
       }, { __index = os })
+      -- LuaJIT has no math.type; the examples use it to show integers stay integers.
+      local fake_math = setmetatable({
+        type = math.type or function(x)
+          if type(x) ~= "number" then return nil end
+          return x % 1 == 0 and "integer" or "float"
+        end,
+      }, { __index = math })
       local env = setmetatable({
         os = fake_os,
+        math = fake_math,
         print = function(...) printed[#printed + 1] = table.concat({ tostring((...)) }, "\t") end,
       }, { __index = _G })
       local prelude = 'local Medusa = require "medusa"; '

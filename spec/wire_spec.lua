@@ -358,7 +358,7 @@ describe("on the wire", function()
       local res = assert(medusa.paymentCollections.retrieve("paycol_9"))
       assert.are.equal(201, res.response.status)
       assert.are.equal(5000, res.payment_collection.amount)
-      assert.are.equal("integer", math.type(res.payment_collection.amount))
+      if math.type then assert.are.equal("integer", math.type(res.payment_collection.amount)) end
       assert.are.equal("a, b", res.response.headers["x-thing"])
       assert.are.same({ "a=1", "b=2" }, res.response.headers["set-cookie"])
       assert.are.equal(Medusa.array_mt, getmetatable(res.payment_collection.payment_sessions))

@@ -32,7 +32,9 @@ local RESOURCES = {
 ---@field connectTimeout integer|nil   ms, default 10000
 ---@field maxResponseBytes integer|nil default 32 MiB
 ---@field caFile string|nil            CA bundle for https (verification is always on)
----@field transport string|nil         "curl"; nil picks automatically
+---@field transport string|nil         "curl" | "ngx"; nil picks per call (cosockets inside nginx where allowed)
+---@field poolSize integer|nil         ngx transport: keepalive connections per host:port and worker, default 30 (0: none)
+---@field poolIdleTimeout integer|nil  ngx transport: ms an idle pooled connection is kept, default 4000
 
 local DEFAULTS = {
   baseUrl = "http://localhost:9000",
@@ -105,10 +107,12 @@ local KNOWN = {
   connectTimeout = function(v) return check_count("connectTimeout", v, 1) end,
   maxResponseBytes = function(v) return check_count("maxResponseBytes", v, 1) end,
   transport = function(v)
-    if v ~= "curl" then
-      Error.argument("config.transport", ("expected \"curl\", got %s"):format(tostring(v)))
+    if v ~= "curl" and v ~= "ngx" then
+      Error.argument("config.transport", ("expected \"curl\" or \"ngx\", got %s"):format(tostring(v)))
     end
   end,
+  poolSize = function(v) return check_count("poolSize", v, 0) end,
+  poolIdleTimeout = function(v) return check_count("poolIdleTimeout", v, 1) end,
   caFile = function(v)
     check_string("caFile", v)
     local f = io.open(v, "rb")

@@ -1,0 +1,525 @@
+-- medusa.transport.ngx: the non-blocking transport for OpenResty/nginx, an HTTP/1.1
+-- client over ngx.socket.tcp (cosockets). One exchange per send(), no policy: the
+-- pipeline in client.lua decides headers, retries and errors for every transport alike.
+-- It owns what libcurl owns in the other transport: the request bytes (the same as
+-- libcurl's: Host first, our headers in order, then Content-Length), response framing
+-- (Content-Length, chunked, close-delimited), a keepalive pool per scheme/host/port, one
+-- deadline per attempt, TLS with verification and SNI, maxResponseBytes while reading,
+-- and libcurl's error types and code names, so an err looks the same from both.
+local core = require "medusa.core"
+
+local ngx = rawget(_G, "ngx")
+if type(ngx) ~= "table" or type(ngx.socket) ~= "table" then
+  error("medusa.transport.ngx runs inside OpenResty/nginx only (no ngx.socket here)", 2)
+end
+local tcp = ngx.socket.tcp
+local monotonic_ms = core.monotonic_ms
+local concat, floor, min = table.concat, math.floor, math.min
+
+-- The libcurl transport's bounds on a response head: libcurl's own 100 KiB per line, and
+-- src/http.c's total.
+local MAX_HEAD_BYTES = 192 * 1024
+local MAX_LINE_BYTES = 100 * 1024
+local READ_CHUNK = 65536
+
+local NgxTransport = {}
+NgxTransport.__index = NgxTransport
+NgxTransport.__name = "medusa.transport.ngx"
+NgxTransport.name = "ngx"
+
+-- nginx's own default (lua_socket_pool_size).
+NgxTransport.DEFAULT_POOL_SIZE = 30
+-- Below Node's 5 s keepAliveTimeout (the Medusa backend is an Express app), so the pool
+-- does not hand out sockets the server is about to close.
+NgxTransport.DEFAULT_POOL_IDLE_MS = 4000
+
+function NgxTransport.new(settings)
+  return setmetatable({
+    pool_size = settings.poolSize or NgxTransport.DEFAULT_POOL_SIZE,
+    pool_idle_ms = settings.poolIdleTimeout or NgxTransport.DEFAULT_POOL_IDLE_MS,
+  }, NgxTransport)
+end
+
+---------------------------------------------------------------------------------------
+-- Failures, in the shape of src/http.c: {type, message, code, status?, headers?}
+---------------------------------------------------------------------------------------
+
+-- `head` (status and headers) is given once a status line has arrived.
+local function fault(kind, code, message, head)
+  local err = { type = kind, code = code, message = message }
+  if head then
+    err.status = head.status
+    err.headers = head.headers
+  end
+  return err
+end
+
+local function timed_out(what, started, received, head)
+  return fault("timeout", "CURLE_OPERATION_TIMEDOUT",
+    ("Operation timed out after %d milliseconds with %d bytes received (%s)")
+      :format(floor(monotonic_ms() - started), received, what), head)
+end
+
+local function too_large(limit, head)
+  return fault("too_large", "too_large", ("response larger than maxResponseBytes (%d bytes)"):format(limit), head)
+end
+
+---------------------------------------------------------------------------------------
+-- URL and request bytes
+---------------------------------------------------------------------------------------
+
+local DEFAULT_PORT = { http = 80, https = 443 }
+
+-- The pipeline hands over absolute http(s) URLs it built from a checked baseUrl.
+local function parse_url(url)
+  local scheme, authority, target = url:match("^(%a[%w+.-]*)://([^/]*)(.*)$")
+  scheme = scheme and scheme:lower()
+  if not DEFAULT_PORT[scheme] then error("medusa.ngx: unsupported URL " .. tostring(url), 3) end
+  local host, port
+  if authority:sub(1, 1) == "[" then
+    host, port = authority:match("^(%[[^%]]*%])(.*)$")
+  else
+    host, port = authority:match("^([^:]*)(.*)$")
+  end
+  port = port ~= "" and tonumber(port:match("^:(%d+)$")) or DEFAULT_PORT[scheme]
+  if not host or host == "" or not port then error("medusa.ngx: malformed URL " .. tostring(url), 3) end
+  if target == "" then target = "/" end
+  -- libcurl's Host: the port only when it is not the scheme's default.
+  local host_header = port == DEFAULT_PORT[scheme] and host or (host .. ":" .. port)
+  return scheme, host, port, target, host_header
+end
+
+local function unsafe(s)
+  return s:find("[\r\n%z]") ~= nil
+end
+
+-- The request head and body exactly as libcurl writes them for the same request: request
+-- line, Host (a caller's Host takes its place), the headers in order ("Name:" for an empty
+-- value), then Content-Length for a request with a body unless the caller gave one.
+-- libcurl adds no Connection header and neither does this. Also returns whether the
+-- caller asked the server to close the connection.
+local function request_bytes(request, target, host_header)
+  local method, headers = request.method, request.headers
+  local lines = { method .. " " .. target .. " HTTP/1.1", "Host: " .. host_header }
+  local has_length, close = false, false
+  for i = 1, #headers do
+    local name, value = headers[i][1], headers[i][2]
+    if type(name) ~= "string" or type(value) ~= "string" or name == "" or unsafe(name) or unsafe(value)
+      or name:find(":", 1, true) then
+      error(("medusa.ngx: request.headers[%d] is not a safe header"):format(i), 3)
+    end
+    local line = value == "" and (name .. ":") or (name .. ": " .. value)
+    local lower = name:lower()
+    if lower == "host" then
+      lines[2] = line
+    else
+      lines[#lines + 1] = line
+      if lower == "content-length" then has_length = true end
+      if lower == "connection" and value:lower():find("close", 1, true) then close = true end
+    end
+  end
+  local body = ""
+  if method ~= "GET" then -- as libcurl in GET mode, a GET never carries a body
+    body = request.body or ""
+    if not has_length then lines[#lines + 1] = "Content-Length: " .. #body end
+  end
+  lines[#lines + 1] = ""
+  lines[#lines + 1] = body
+  return concat(lines, "\r\n"), close
+end
+
+---------------------------------------------------------------------------------------
+-- Reading: a buffer over receiveany, so that every read is bounded by the attempt's
+-- deadline (a cosocket's own read timeout restarts whenever some bytes arrive).
+---------------------------------------------------------------------------------------
+
+local Reader = {}
+Reader.__index = Reader
+
+local function new_reader(sock, deadline)
+  return setmetatable({ sock = sock, deadline = deadline, buf = "", pos = 1, received = 0 }, Reader)
+end
+
+-- Reads more bytes into the buffer; returns true, or nil and "timeout"|"closed"|other.
+function Reader:fill()
+  local left = floor(self.deadline - monotonic_ms())
+  if left < 1 then return nil, "timeout" end
+  self.sock:settimeouts(left, left, left)
+  local data, err = self.sock:receiveany(READ_CHUNK)
+  if not data then return nil, err end
+  self.received = self.received + #data
+  if self.pos > #self.buf then
+    self.buf, self.pos = data, 1
+  else
+    self.buf, self.pos = self.buf:sub(self.pos) .. data, 1
+  end
+  return true
+end
+
+-- One line without its CRLF (or LF), or nil, "too_large" when it would pass `limit` bytes.
+function Reader:line(limit)
+  while true do
+    local nl = self.buf:find("\n", self.pos, true)
+    if nl then
+      if nl - self.pos + 1 > limit then return nil, "too_large" end
+      local line = self.buf:sub(self.pos, nl - 1)
+      self.pos = nl + 1
+      if line:byte(-1) == 13 then line = line:sub(1, -2) end
+      return line
+    end
+    if #self.buf - self.pos + 1 > limit then return nil, "too_large" end
+    local ok, err = self:fill()
+    if not ok then return nil, err end
+  end
+end
+
+-- Exactly n bytes, appended to the list `parts`.
+function Reader:bytes(n, parts)
+  while n > 0 do
+    local have = #self.buf - self.pos + 1
+    if have <= 0 then
+      local ok, err = self:fill()
+      if not ok then return nil, err end
+      have = #self.buf - self.pos + 1
+    end
+    local take = min(have, n)
+    parts[#parts + 1] = self.buf:sub(self.pos, self.pos + take - 1)
+    self.pos = self.pos + take
+    n = n - take
+  end
+  return true
+end
+
+-- Everything until the peer closes, at most `limit` bytes; returns the byte count.
+function Reader:rest(parts, limit)
+  local total = 0
+  while true do
+    local have = #self.buf - self.pos + 1
+    if have > 0 then
+      total = total + have
+      if total > limit then return nil, "too_large" end
+      parts[#parts + 1] = self.buf:sub(self.pos)
+      self.buf, self.pos = "", 1
+    end
+    local ok, err = self:fill()
+    if not ok then
+      if err == "closed" then return total end
+      return nil, err
+    end
+  end
+end
+
+function Reader:pending()
+  return #self.buf - self.pos + 1
+end
+
+---------------------------------------------------------------------------------------
+-- Response head and body
+---------------------------------------------------------------------------------------
+
+-- The err for a read that failed with `why`; `head` once a status line has arrived.
+local function read_error(why, started, reader, head, limit, what)
+  if why == "timeout" then return timed_out(what, started, reader.received, head) end
+  if why == "too_large" then return too_large(limit, head) end
+  if why == "closed" then
+    if not head then -- not even a whole status line
+      return fault("network", "CURLE_GOT_NOTHING", "Empty reply from server")
+    end
+    return fault("network", "CURLE_PARTIAL_FILE", "transfer closed with outstanding read data remaining", head)
+  end
+  return fault("network", "CURLE_RECV_ERROR", "Recv failure: " .. tostring(why), head)
+end
+
+-- Reads one response head, skipping interim 1xx heads as libcurl does. Returns
+-- {status, version, headers = {flat}, map = {lower name = value list}}, or nil, why and
+-- the partial head when the status line had arrived.
+local function read_head(reader)
+  local budget = MAX_HEAD_BYTES
+  while true do
+    local line, err = reader:line(min(budget, MAX_LINE_BYTES))
+    if not line then return nil, err == "too_large" and "head_too_large" or err end
+    budget = budget - #line - 2
+    local major, minor, status = line:match("^HTTP/(%d)%.(%d) (%d%d%d)")
+    if not major then
+      major, status = line:match("^HTTP/(%d) (%d%d%d)")
+      minor = "0"
+    end
+    if not status then return nil, "not_http" end
+    local head = { status = tonumber(status), version = tonumber(major) * 10 + tonumber(minor), headers = {}, map = {} }
+    local flat, map, n, last = head.headers, head.map, 0, nil
+    while true do
+      line, err = reader:line(min(budget, MAX_LINE_BYTES))
+      if not line then return nil, err == "too_large" and "head_too_large" or err, head end
+      budget = budget - #line - 2
+      if line == "" then break end
+      local first = line:byte(1)
+      if (first == 32 or first == 9) and last then
+        -- obsolete line folding: continues the previous value
+        flat[n] = flat[n] .. " " .. line:match("^[ \t]*(.-)[ \t]*$")
+        last[#last] = flat[n]
+      else
+        local name, value = line:match("^([^:]+):[ \t]*(.-)[ \t]*$")
+        if name then
+          flat[n + 1], flat[n + 2] = name, value
+          n = n + 2
+          local lower = name:lower()
+          local list = map[lower]
+          if not list then list = {}; map[lower] = list end
+          list[#list + 1] = value
+          last = list
+        end
+      end
+    end
+    if head.status >= 200 or head.status == 101 then return head end
+  end
+end
+
+local function has_token(list, token)
+  if not list then return false end
+  for i = 1, #list do
+    for item in list[i]:gmatch("[^,]+") do
+      if item:match("^%s*(.-)%s*$"):lower() == token then return true end
+    end
+  end
+  return false
+end
+
+-- Reads the body the head announces. Returns body, reusable (the connection is at a
+-- clean message boundary and may go back to the pool) or nil, why.
+local function read_body(reader, head, limit)
+  local status, map = head.status, head.map
+  if status == 204 or status == 304 then return "", true end
+  if status == 101 then return "", false end -- the connection now speaks another protocol
+  local parts = {}
+  local te = map["transfer-encoding"]
+  if te then
+    local codings = concat(te, ","):lower()
+    if not codings:match("chunked%s*$") then
+      local ok, err = reader:rest(parts, limit)
+      if not ok then return nil, err end
+      return concat(parts), false
+    end
+    local total = 0
+    while true do
+      local line, err = reader:line(4096)
+      if not line then return nil, err == "too_large" and "bad_chunk" or err end
+      local hex = line:match("^[ \t]*(%x+)[ \t]*;?")
+      if not hex or #hex > 15 then return nil, "bad_chunk" end
+      local size = tonumber(hex, 16)
+      if size == 0 then break end
+      total = total + size
+      if total > limit then return nil, "too_large" end
+      local ok
+      ok, err = reader:bytes(size, parts)
+      if not ok then return nil, err end
+      line, err = reader:line(16) -- the CRLF that ends the chunk's data
+      if line ~= "" then return nil, (line or err == "too_large") and "bad_chunk" or err end
+    end
+    -- Trailer fields join the headers, as libcurl reports them; then the empty line.
+    local budget, flat = MAX_HEAD_BYTES, head.headers
+    while true do
+      local line, err = reader:line(min(budget, MAX_LINE_BYTES))
+      if not line then return nil, err end
+      if line == "" then break end
+      budget = budget - #line - 2
+      local name, value = line:match("^([^:]+):[ \t]*(.-)[ \t]*$")
+      if name then
+        local n = #flat
+        flat[n + 1], flat[n + 2] = name, value
+      end
+    end
+    -- A body with both framings is suspect: never reuse that connection (RFC 9112 §6.1).
+    return concat(parts), map["content-length"] == nil
+  end
+  local lengths = map["content-length"]
+  if lengths then
+    local length
+    for i = 1, #lengths do
+      for item in lengths[i]:gmatch("[^,]+") do
+        local digits = item:match("^%s*(%d+)%s*$")
+        if not digits or (length and tonumber(digits) ~= length) then return nil, "bad_length" end
+        length = tonumber(digits)
+      end
+    end
+    if length > limit then return nil, "too_large" end
+    local ok, err = reader:bytes(length, parts)
+    if not ok then return nil, err end
+    return concat(parts), true
+  end
+  -- No framing: the body ends when the server closes.
+  local ok, err = reader:rest(parts, limit)
+  if not ok then return nil, err end
+  return concat(parts), false
+end
+
+---------------------------------------------------------------------------------------
+-- Connecting
+---------------------------------------------------------------------------------------
+
+local function connect_error(why, host, port, started)
+  if why == "timeout" then return timed_out("connect", started, 0) end
+  why = tostring(why)
+  if why:find("no resolver defined", 1, true) then
+    return fault("network", "CURLE_COULDNT_RESOLVE_HOST",
+      ("Could not resolve host: %s (%s: cosockets resolve names through nginx's 'resolver' directive, "
+        .. "never /etc/hosts; add one to nginx.conf or use an IP address in baseUrl)"):format(host, why))
+  end
+  if why:find("could not be resolved", 1, true) then
+    return fault("network", "CURLE_COULDNT_RESOLVE_HOST", ("Could not resolve host: %s (%s)"):format(host, why))
+  end
+  return fault("network", "CURLE_COULDNT_CONNECT", ("Failed to connect to %s port %d: %s"):format(host, port, why))
+end
+
+local function tls_error(why, started)
+  if why == "timeout" then return timed_out("TLS handshake", started, 0) end
+  why = tostring(why)
+  -- A numbered OpenSSL verify result or a name mismatch: the peer failed verification.
+  if why:find("^%d+: ") or why:find("host mismatch", 1, true) then
+    return fault("tls", "CURLE_PEER_FAILED_VERIFICATION",
+      ("SSL certificate problem: %s (cosockets trust the CAs in nginx's lua_ssl_trusted_certificate)"):format(why))
+  end
+  return fault("tls", "CURLE_SSL_CONNECT_ERROR", "TLS handshake failed: " .. why)
+end
+
+-- The name of the worker's pool for one origin: TLS and plain connections to the same
+-- host:port never share one.
+function NgxTransport.pool_name(scheme, host, port)
+  return ("medusa/%s/%s:%d"):format(scheme, host, port)
+end
+
+local function remaining(deadline)
+  return floor(deadline - monotonic_ms())
+end
+
+-- A connection from the pool, or a new one with TLS done. Returns sock, reused | nil, err.
+function NgxTransport:connect(scheme, host, port, deadline, started)
+  local sock, why = tcp()
+  if not sock then return nil, fault("network", "CURLE_COULDNT_CONNECT", tostring(why)) end
+  local left = remaining(deadline)
+  if left < 1 then return nil, timed_out("connect", started, 0) end
+  sock:settimeouts(left, left, left)
+  -- Always our own pool name, so no other code's pooled connection is ever picked up;
+  -- with poolSize 0 that pool stays empty (nothing is put back).
+  local options = { pool = NgxTransport.pool_name(scheme, host, port) }
+  if self.pool_size > 0 then options.pool_size = self.pool_size end
+  local ok
+  ok, why = sock:connect(host, port, options)
+  if not ok then return nil, connect_error(why, host, port, started) end
+  local reused = sock:getreusedtimes() or 0
+  if scheme == "https" and reused == 0 then
+    left = remaining(deadline)
+    if left < 1 then
+      sock:close()
+      return nil, timed_out("TLS handshake", started, 0)
+    end
+    sock:settimeouts(left, left, left)
+    -- SNI and the name check both use the URL's host (IPv6 without its brackets).
+    ok, why = sock:sslhandshake(nil, (host:gsub("^%[(.*)%]$", "%1")), true)
+    if not ok then
+      sock:close()
+      return nil, tls_error(why, started)
+    end
+  end
+  return sock, reused
+end
+
+---------------------------------------------------------------------------------------
+-- send(request) -> response | nil, err
+---------------------------------------------------------------------------------------
+
+-- A pooled connection that fails before any response byte may have been closed by the
+-- server while we wrote, or the request may have reached it: which, nobody can tell. It
+-- is not sent again here (the libcurl transport refuses libcurl's silent re-send too);
+-- the pipeline's retry policy decides, as for any attempt.
+local function reused_failed(why)
+  return fault("network", "CURLE_ABORTED_BY_CALLBACK",
+    "the reused connection failed before a response (" .. tostring(why) .. "); not sent again")
+end
+
+-- One exchange on one connection: response | nil, err.
+function NgxTransport:exchange(sock, reused, bytes, close_after, deadline, limit, started)
+  local left = remaining(deadline)
+  if left < 1 then
+    sock:close()
+    return nil, timed_out("send", started, 0)
+  end
+  sock:settimeouts(left, left, left)
+  local sent, why = sock:send(bytes)
+  if not sent then
+    sock:close()
+    if why == "timeout" then return nil, timed_out("send", started, 0) end
+    if reused > 0 then return nil, reused_failed(why) end
+    return nil, fault("network", "CURLE_SEND_ERROR", "Send failure: " .. tostring(why))
+  end
+
+  local reader = new_reader(sock, deadline)
+  local head, partial
+  head, why, partial = read_head(reader)
+  if not head then
+    sock:close()
+    if reader.received == 0 and reused > 0 and why ~= "timeout" then return nil, reused_failed(why) end
+    if why == "head_too_large" then
+      return nil, fault("too_large", "too_large", "response head larger than 192 KiB, or a header line over 100 KiB", partial)
+    end
+    if why == "not_http" then
+      -- libcurl's words: it would read such bytes as a (refused) HTTP/0.9 response.
+      return nil, fault("network", "CURLE_UNSUPPORTED_PROTOCOL", "Received HTTP/0.9 when not allowed")
+    end
+    return nil, read_error(why, started, reader, partial, limit, "reading the response head")
+  end
+
+  local body, reusable = read_body(reader, head, limit)
+  if body == nil then
+    why = reusable
+    sock:close()
+    if why == "bad_chunk" then
+      return nil, fault("network", "CURLE_RECV_ERROR", "Illegal or missing hexadecimal sequence in chunked-encoding", head)
+    end
+    if why == "bad_length" then
+      return nil, fault("network", "CURLE_WEIRD_SERVER_REPLY", "Invalid Content-Length in the response", head)
+    end
+    return nil, read_error(why, started, reader, head, limit, "reading the response body")
+  end
+
+  -- Back to the pool only at a clean message boundary, when both sides keep it open.
+  local connection = head.map["connection"]
+  if not (reusable and not close_after and self.pool_size > 0 and reader:pending() == 0
+      and not has_token(connection, "close")
+      and (head.version >= 11 or has_token(connection, "keep-alive"))
+      and sock:setkeepalive(self.pool_idle_ms, self.pool_size)) then
+    sock:close()
+  end
+  return {
+    status = head.status,
+    headers = head.headers,
+    body = body,
+    connects = reused == 0 and 1 or 0,
+    reused = reused,
+  }
+end
+
+-- request: {method, url, headers = {{name, value}, ...}, body?, timeout_ms,
+--           connect_timeout_ms, max_response_bytes}
+-- response: {status, headers = {name1, value1, ...}, body, connects, reused}
+-- err: {type = network|timeout|tls|too_large, message, code, status?, headers?}
+function NgxTransport:send(request)
+  local started = monotonic_ms()
+  local deadline = started + (request.timeout_ms or 30000)
+  local connect_deadline = min(deadline, started + (request.connect_timeout_ms or 10000))
+  local limit = request.max_response_bytes or 32 * 1024 * 1024
+  local scheme, host, port, target, host_header = parse_url(request.url)
+  local bytes, close_after = request_bytes(request, target, host_header)
+  local sock, reused = self:connect(scheme, host, port, connect_deadline, started)
+  if not sock then return nil, reused end
+  return self:exchange(sock, reused, bytes, close_after, deadline, limit, started)
+end
+
+function NgxTransport.sleep(_, ms)
+  if ms > 0 then ngx.sleep(ms / 1000) end
+end
+
+-- Pooled connections belong to the nginx worker, not to one client: nothing to close.
+function NgxTransport.close()
+end
+
+return NgxTransport
