@@ -169,7 +169,7 @@ describe("inside nginx", function()
         if log:find("log phase", 1, true) and #srv:log() >= 2 then break end
         os.execute("sleep 0.1")
       end
-      local state = nginx:get("/t/state")
+      state = nginx:get("/t/state")
       assert.are.same({ transport = "curl", ok = true }, state.log_phase)
       assert.are.equal(1, count(log, "cosockets are disabled in the log phase"), log)
       assert.matches("%[warn%][^\n]*cosockets are disabled in the log phase", log)
