@@ -203,7 +203,9 @@ Client.header_map = header_map
 
 -- A readable one-line summary of a non-JSON error body (an HTML page or plain text).
 local function text_summary(body)
-  local text = body:match("<title>(.-)</title>") or body:match("<pre>(.-)</pre>") or body
+  -- Express's error pages title every page "Error"; the reason is the <pre>'s first line.
+  local pre = body:match("<pre>(.-)</pre>")
+  local text = (pre and (pre:match("^(.-)<br") or pre)) or body:match("<title>(.-)</title>") or body
   text = text:gsub("<br%s*/?>", " "):gsub("<[^>]*>", ""):gsub("&nbsp;", " "):gsub("%s+", " ")
   text = text:gsub("^ ", ""):gsub(" $", "")
   if #text > 200 then text = text:sub(1, 200) .. "..." end
