@@ -10,10 +10,16 @@
 #include "core.h"
 
 #define HTTP_CLIENT_MT "medusa.http"
-/* Response heads larger than this are hostile; libcurl bounds single lines, we bound the sum. */
-#define MAX_HEAD_BYTES (1024 * 1024)
+/* Response heads larger than this are hostile; libcurl bounds single lines (100 KiB), we
+ * bound the sum. It stays below libcurl's own 300 KiB total (7.88+): a line under the line
+ * limit cannot carry a head past that total before this check reports too_large. */
+#define MAX_HEAD_BYTES (192 * 1024)
 /* A buffer that grew past this for one large response is given back afterwards. */
 #define KEEP_BUFFER_BYTES (256 * 1024)
+/* Values of too_large: which limit the response passed. */
+#define TOO_LARGE_BODY 1
+#define TOO_LARGE_HEAD 2
+#define TOO_LARGE_LINE 3
 
 typedef struct {
   char *data;
@@ -27,7 +33,9 @@ typedef struct {
   membuf body;
   size_t max_body;
   long status;    /* from the last status line seen, 0 if none arrived */
-  int too_large;  /* the response passed max_body (or MAX_HEAD_BYTES) */
+  int too_large;  /* the response passed max_body (TOO_LARGE_BODY) or a head limit */
+  int sends;      /* requests libcurl started for the current perform */
+  int resend_refused;
   int cookies_on;
   char errbuf[CURL_ERROR_SIZE];
 } http_client;
@@ -68,7 +76,7 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud) {
   http_client *c = ud;
   size_t n = size * nmemb;
   if (c->body.len + n > c->max_body) {
-    c->too_large = 1;
+    c->too_large = TOO_LARGE_BODY;
     return 0; /* aborts the transfer: nothing past the cap is buffered */
   }
   if (membuf_append(&c->body, ptr, n) != 0) return 0;
@@ -117,17 +125,33 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud) {
       digits = 1;
     }
     if (digits && v > (unsigned long long)c->max_body) {
-      c->too_large = 1;
+      c->too_large = TOO_LARGE_BODY;
       return 0;
     }
   }
   if (c->head.len + n > MAX_HEAD_BYTES) {
-    c->too_large = 1;
+    c->too_large = TOO_LARGE_HEAD;
     return 0;
   }
   if (membuf_append(&c->head, ptr, n) != 0) return 0;
   return n;
 }
+
+#if LIBCURL_VERSION_NUM >= 0x075000
+/* libcurl silently sends a request again on a fresh connection when a reused one closed
+ * before any response byte. The request may have been acted on already (a POST that
+ * reached the server), and every send must be an attempt the pipeline counts, so that
+ * second send is refused here; the pipeline's retry policy decides instead. */
+static int on_prereq(void *ud, char *primary_ip, char *local_ip, int primary_port, int local_port) {
+  http_client *c = ud;
+  (void)primary_ip; (void)local_ip; (void)primary_port; (void)local_port;
+  if (++c->sends > 1) {
+    c->resend_refused = 1;
+    return CURL_PREREQFUNC_ABORT;
+  }
+  return CURL_PREREQFUNC_OK;
+}
+#endif
 
 /* ---- the client userdata ---- */
 
@@ -170,6 +194,10 @@ static int l_http_new(lua_State *L) {
   curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, c);
   curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, c->errbuf);
+#if LIBCURL_VERSION_NUM >= 0x075000
+  curl_easy_setopt(c->curl, CURLOPT_PREREQFUNCTION, on_prereq);
+  curl_easy_setopt(c->curl, CURLOPT_PREREQDATA, c);
+#endif
   return 1;
 }
 
@@ -283,6 +311,7 @@ static const char *curl_code_name(CURLcode rc) {
     case CURLE_OUT_OF_MEMORY: return "CURLE_OUT_OF_MEMORY";
     case CURLE_TOO_MANY_REDIRECTS: return "CURLE_TOO_MANY_REDIRECTS";
     case CURLE_HTTP2: return "CURLE_HTTP2";
+    case CURLE_ABORTED_BY_CALLBACK: return "CURLE_ABORTED_BY_CALLBACK";
     default: return "CURLE_OTHER";
   }
 }
@@ -310,10 +339,11 @@ static const char *failure_type(http_client *c, CURLcode rc) {
 /* Pushes the response head as a flat list {name1, value1, name2, value2, ...} in wire
  * order and spelling; the pipeline decides what names mean. */
 static void push_headers(lua_State *L, const membuf *head) {
-  const char *p = head->data, *end = head->data + head->len;
+  const char *p = head->data, *end;
   int n = 0;
   lua_newtable(L);
-  if (p == NULL) return;
+  if (p == NULL) return; /* before any arithmetic: NULL + 0 is undefined */
+  end = p + head->len;
   /* skip the status line */
   while (p < end && *p != '\n') p++;
   if (p < end) p++;
@@ -439,12 +469,18 @@ static int l_http_perform(lua_State *L) {
 
   c->max_body = max_body > 0 ? (size_t)max_body : 0;
   c->too_large = 0;
+  c->sends = 0;
+  c->resend_refused = 0;
   c->status = 0;
   c->head.len = 0;
   c->body.len = 0;
   c->errbuf[0] = '\0';
 
   rc = curl_easy_perform(h);
+  /* libcurl reports a head line over its own 100 KiB limit as out of memory; while a head
+   * is arriving that is what it means in practice. */
+  if (rc == CURLE_OUT_OF_MEMORY && c->status > 0 && c->body.len == 0 && !c->too_large)
+    c->too_large = TOO_LARGE_LINE;
 
   if (rc == CURLE_OK && !c->too_large) {
     long connects = 0;
@@ -467,10 +503,16 @@ static int l_http_perform(lua_State *L) {
   lua_createtable(L, 0, 5);
   lua_pushstring(L, failure_type(c, rc));
   lua_setfield(L, -2, "type");
-  if (c->too_large) {
+  if (c->too_large == TOO_LARGE_BODY) {
     char msg[64];
     snprintf(msg, sizeof msg, "response larger than maxResponseBytes (%ld bytes)", max_body);
     lua_pushstring(L, msg);
+  } else if (c->too_large == TOO_LARGE_HEAD) {
+    lua_pushliteral(L, "response head larger than 192 KiB");
+  } else if (c->too_large == TOO_LARGE_LINE) {
+    lua_pushliteral(L, "response header line longer than libcurl accepts (100 KiB)");
+  } else if (c->resend_refused) {
+    lua_pushliteral(L, "the reused connection failed before a response; libcurl's silent re-send was refused");
   } else {
     lua_pushstring(L, c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
   }

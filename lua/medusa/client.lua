@@ -90,9 +90,16 @@ local function set_header(list, name, value)
   end
 end
 
+-- Framing headers belong to the transport, which sets them from the body it sends. A
+-- caller's value would desynchronise the connection (`Content-Length: 0` leaves the body
+-- to be read as the next request), so it is dropped, as axios overwrites it.
+local FRAMING = { ["content-length"] = true, ["transfer-encoding"] = true }
+
 local function add_table(list, headers, names)
   for i = 1, #names do
-    set_header(list, names[i], headers[names[i]])
+    if not FRAMING[names[i]:lower()] then
+      set_header(list, names[i], headers[names[i]])
+    end
   end
 end
 
@@ -178,8 +185,19 @@ end
 -- Responses: header maps, bodies, errors
 ---------------------------------------------------------------------------------------
 
+-- Headers whose repeats Node discards (the first one wins), so that, e.g., two
+-- Retry-After lines time a retry as medusa-js does instead of joining into garbage.
+local FIRST_WINS = {
+  age = true, authorization = true, ["content-length"] = true, ["content-type"] = true,
+  etag = true, expires = true, from = true, host = true, ["if-modified-since"] = true,
+  ["if-unmodified-since"] = true, ["last-modified"] = true, location = true,
+  ["max-forwards"] = true, ["proxy-authorization"] = true, referer = true,
+  ["retry-after"] = true, server = true, ["user-agent"] = true,
+}
+
 -- Flat {name1, value1, ...} -> lower-cased map; repeated names are joined with ", " as
--- Node does, except set-cookie, which becomes a list (or is dropped for error objects).
+-- Node does (or the first kept, see FIRST_WINS), except set-cookie, which becomes a list
+-- (or is dropped for error objects).
 local function header_map(flat, keep_cookies)
   local map = {}
   if not flat then return map end
@@ -192,7 +210,7 @@ local function header_map(flat, keep_cookies)
         map[name] = cookies
       end
     elseif map[name] then
-      map[name] = map[name] .. ", " .. value
+      if not FIRST_WINS[name] then map[name] = map[name] .. ", " .. value end
     else
       map[name] = value
     end
