@@ -79,6 +79,11 @@ describe("Medusa.new config", function()
     { { baseUrl = "http://h/a?b=1" }, "config%.baseUrl" },
     { { baseUrl = "http://h:99999" }, "out of range" },
     { { baseUrl = "http://h h" }, "config%.baseUrl" },
+    { { baseUrl = "http://h/../admin" }, "path segment" },
+    { { baseUrl = "http://h/a/./b/" }, "path segment" },
+    { { baseUrl = "http://h/.." }, "path segment" },
+    { { baseUrl = "http://h/a%zz" }, "percent%-escape" },
+    { { baseUrl = "http://h/a%2" }, "percent%-escape" },
     { { maxRetries = -1 }, "config%.maxRetries" },
     { { maxRetries = 1.5 }, "config%.maxRetries" },
     { { maxRetries = "3" }, "config%.maxRetries" },
@@ -102,6 +107,12 @@ describe("Medusa.new config", function()
   it("raises at the caller's line", function()
     local msg = raises(function() Medusa.new { nope = 1 } end)
     assert.matches("api_spec%.lua:%d+: medusa: bad argument 'config'", msg)
+  end)
+
+  it("accepts path prefixes with dots inside names and valid escapes", function()
+    for _, url in ipairs { "http://h/a.b/", "http://h/..a/", "http://h/a%2Fb", "https://h:8443/v1.2/" } do
+      Medusa.new { baseUrl = url }:close()
+    end
   end)
 
   it("accepts a config of integral floats", function()

@@ -91,6 +91,13 @@ local function check_base_url(url)
     and not authority:match("^%[[%x:.]+%]$") and not authority:match("^%[[%x:.]+%]:%d+$") then
     Error.argument("config.baseUrl", ("%q has a malformed host or port"):format(url))
   end
+  local base_path = rest:sub(#authority + 1)
+  if ("/" .. base_path .. "/"):find("/%.%.?/") then
+    Error.argument("config.baseUrl", ("%q has a '.' or '..' path segment"):format(url))
+  end
+  if base_path:find("%%%X") or base_path:find("%%%x%X") or base_path:find("%%.?$") then
+    Error.argument("config.baseUrl", ("%q has a malformed percent-escape"):format(url))
+  end
   local port = authority:match(":(%d+)$")
   if port and (tonumber(port) < 1 or tonumber(port) > 65535) then
     Error.argument("config.baseUrl", ("port %s is out of range"):format(port))
