@@ -29,6 +29,7 @@ typedef struct {
 typedef struct {
   CURL *curl;
   struct curl_slist *request_headers; /* of the last request; freed on the next one or at close */
+  const void *headers_key; /* the Lua header list request_headers was built from, when reusable */
   membuf head;                        /* raw header lines of the current response */
   membuf body;
   size_t max_body;
@@ -377,7 +378,7 @@ static void push_headers(lua_State *L, const membuf *head) {
 }
 
 /* client:perform{method=, url=, headers={{name, value}, ...}, body=, timeout_ms=,
- *   connect_timeout_ms=, max_response_bytes=, ca_file=}
+ *   connect_timeout_ms=, max_response_bytes=, ca_file=, headers_reused=}
  * -> {status=, headers={flat list}, body=, connects=} | nil, {type=, message=, code=, status=?, headers=?} */
 static int l_http_perform(lua_State *L) {
   http_client *c = check_open(L);
@@ -385,7 +386,7 @@ static int l_http_perform(lua_State *L) {
   const char *method, *url, *body = NULL, *ca_file = NULL;
   size_t body_len = 0;
   long timeout_ms, connect_timeout_ms, max_body;
-  int nheaders, i;
+  int nheaders, i, reused;
   CURLcode rc;
   struct curl_slist *list = NULL;
 
@@ -405,6 +406,13 @@ static int l_http_perform(lua_State *L) {
   timeout_ms = opt_long(L, 2, "timeout_ms", 30000);
   connect_timeout_ms = opt_long(L, 2, "connect_timeout_ms", 10000);
   max_body = opt_long(L, 2, "max_response_bytes", 32L * 1024 * 1024);
+  lua_getfield(L, 2, "headers_reused");
+  reused = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  /* The pipeline passes the same, unchanged header table on most calls of a client
+   * (headers_reused: it keeps that table alive and never changes it), so the slist built
+   * from it last time is still right: skip rebuilding it. */
+  if (reused && c->request_headers != NULL && c->headers_key == lua_topointer(L, 7)) goto headers_ready;
   nheaders = (int)compat_rawlen(L, 7);
   for (i = 1; i <= nheaders; i++) {
     lua_rawgeti(L, 7, i);
@@ -420,6 +428,7 @@ static int l_http_perform(lua_State *L) {
     curl_slist_free_all(c->request_headers);
     c->request_headers = NULL;
   }
+  c->headers_key = NULL;
   for (i = 1; i <= nheaders; i++) {
     const char *name, *value;
     size_t nlen, vlen;
@@ -451,9 +460,11 @@ static int l_http_perform(lua_State *L) {
     list = next;
   }
   c->request_headers = list;
+  c->headers_key = reused ? lua_topointer(L, 7) : NULL;
 
+headers_ready:
   curl_easy_setopt(h, CURLOPT_URL, url);
-  curl_easy_setopt(h, CURLOPT_HTTPHEADER, list);
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->request_headers);
   if (strcmp(method, "GET") == 0) {
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, NULL);
     curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);

@@ -52,10 +52,12 @@ function Client.check_header(where, name, value)
   end
 end
 
+local NO_NAMES = {}
+
 -- Validates a table of headers and returns its names sorted case-insensitively, so the
 -- order on the wire never depends on Lua's table iteration order.
 function Client.check_headers(where, headers)
-  if headers == nil then return {} end
+  if headers == nil then return NO_NAMES end
   if type(headers) ~= "table" then
     Error.argument(where, "expected a table of header strings, got " .. type(headers))
   end
@@ -116,6 +118,7 @@ function Client.new(settings, transport)
     custom_names = Client.check_headers("customHeaders", settings.customHeaders),
     closed = false,
     bearer = nil, -- a store JWT from auth.getToken, for this client only
+    fixed_headers = {}, -- [is an admin call] = the reusable header list (build_headers)
   }, Client)
   self.jar = Cookies.new(self.base:lower():sub(1, 8) == "https://")
   -- Cookie paths are matched against the whole URL path, path prefix of baseUrl included.
@@ -153,10 +156,20 @@ end
 -- Builds the header list for one call, in medusa-js's order (spec §1.3).
 function Client:build_headers(method, path, options, option_names, custom, custom_names)
   local s = self.settings
+  local admin = s.apiKey ~= nil and path:sub(1, 6) == "/admin" and UNAUTHENTICATED_ADMIN[path] ~= method
+  -- Most calls carry nothing that changes from call to call (no per-call headers, no
+  -- Idempotency-Key, cookie or token): their list is built once per client and reused,
+  -- and the transport may keep what it derived from it (see `headers_reused`).
+  local fixed = #option_names == 0 and #custom_names == 0 and not self.jar.enabled
+    and not (s.maxRetries > 0 and method == "POST") and not (self.bearer and path:sub(1, 7) == "/store/")
+  if fixed then
+    local cached = self.fixed_headers[admin]
+    if cached then return cached, true end
+  end
   local list = header_list()
   set_header(list, "Accept", "application/json")
   set_header(list, "Content-Type", "application/json")
-  if s.apiKey and path:sub(1, 6) == "/admin" and UNAUTHENTICATED_ADMIN[path] ~= method then
+  if admin then
     set_header(list, "x-medusa-access-token", s.apiKey)
   end
   if self.bearer and path:sub(1, 7) == "/store/" then
@@ -168,8 +181,10 @@ function Client:build_headers(method, path, options, option_names, custom, custo
   if s.maxRetries > 0 and method == "POST" then
     set_header(list, "Idempotency-Key", core.uuid4())
   end
-  local cookie = self.jar:header(self.base_path .. path:match("^[^?]*"))
-  if cookie then set_header(list, "Cookie", cookie) end
+  if self.jar.enabled then
+    local cookie = self.jar:header(self.base_path .. path:match("^[^?]*"))
+    if cookie then set_header(list, "Cookie", cookie) end
+  end
   add_table(list, options, option_names)
   add_table(list, s.customHeaders, self.custom_names)
   add_table(list, custom, custom_names)
@@ -178,7 +193,12 @@ function Client:build_headers(method, path, options, option_names, custom, custo
   end
   list.index = nil
   list.n = nil
-  return list
+  if fixed then
+    self.fixed_headers[admin] = list
+    -- Listed once: the transport sees this table again on later calls.
+    return list, true
+  end
+  return list, false
 end
 
 ---------------------------------------------------------------------------------------
@@ -195,6 +215,20 @@ local FIRST_WINS = {
   ["retry-after"] = true, server = true, ["user-agent"] = true,
 }
 
+-- Lower-cased header names, remembered: a table lookup is cheaper than string.lower on
+-- every header of every response. Bounded, since a server chooses the names.
+local lower_names, lower_count = {}, 0
+local function lower(name)
+  local l = lower_names[name]
+  if l then return l end
+  l = name:lower()
+  if lower_count < 512 then
+    lower_names[name] = l
+    lower_count = lower_count + 1
+  end
+  return l
+end
+
 -- Flat {name1, value1, ...} -> lower-cased map; repeated names are joined with ", " as
 -- Node does (or the first kept, see FIRST_WINS), except set-cookie, which becomes a list
 -- (or is dropped for error objects).
@@ -202,7 +236,7 @@ local function header_map(flat, keep_cookies)
   local map = {}
   if not flat then return map end
   for i = 1, #flat, 2 do
-    local name, value = flat[i]:lower(), flat[i + 1]
+    local name, value = lower(flat[i]), flat[i + 1]
     if name == "set-cookie" then
       if keep_cookies then
         local cookies = map[name] or {}
@@ -387,11 +421,17 @@ end
 
 ---@return table|nil result, medusa.Error|nil err
 function Client:request(method, path, payload, options, customHeaders)
-  if self.closed then Error.raise("attempt to use a closed client") end
   if type(method) ~= "string" or not METHODS[method] then
     Error.argument("method", "expected \"GET\", \"POST\" or \"DELETE\", got " .. tostring(method))
   end
   check_path(path)
+  return self:dispatch(method, path, payload, options, customHeaders)
+end
+
+-- request() for callers that built the path themselves from encoded segments (the
+-- resources): the same pipeline without re-scanning the path.
+function Client:dispatch(method, path, payload, options, customHeaders)
+  if self.closed then Error.raise("attempt to use a closed client") end
   local option_names = Client.check_headers("options", options)
   local custom_names = Client.check_headers("customHeaders", customHeaders)
 
@@ -409,15 +449,15 @@ function Client:request(method, path, payload, options, customHeaders)
   end
 
   local s = self.settings
-  local call = {
-    method = method,
-    url = self.base .. "/" .. path:gsub("^/+", ""),
-    attempts = 0,
-  }
+  -- axios joins with exactly one slash: baseUrl's trailing ones are gone already.
+  local url = self.base .. (path:byte(2) == 47 and path:gsub("^/+", "/") or path)
+  local call = { method = method, url = url, attempts = 0 }
+  local headers, headers_reused = self:build_headers(method, path, options, option_names, customHeaders, custom_names)
   local request = {
     method = method,
     url = call.url,
-    headers = self:build_headers(method, path, options, option_names, customHeaders, custom_names),
+    headers = headers,
+    headers_reused = headers_reused,
     body = body,
     timeout_ms = s.timeout,
     connect_timeout_ms = s.connectTimeout,

@@ -73,9 +73,9 @@ local function build(resource, client, decl)
     end
     check_table("customHeaders", customHeaders, true)
     if not hook then
-      return client:request(method, path, payload, nil, customHeaders)
+      return client:dispatch(method, path, payload, nil, customHeaders)
     end
-    local result, err = client:request(method, path, payload, nil, customHeaders)
+    local result, err = client:dispatch(method, path, payload, nil, customHeaders)
     if result or always then client[hook](client, result, path) end
     return result, err
   end
