@@ -236,7 +236,8 @@ local function header_map(flat, keep_cookies)
   local map = {}
   if not flat then return map end
   for i = 1, #flat, 2 do
-    local name, value = lower(flat[i]), flat[i + 1]
+    local raw = flat[i]
+    local name, value = lower_names[raw] or lower(raw), flat[i + 1]
     if name == "set-cookie" then
       if keep_cookies then
         local cookies = map[name] or {}
