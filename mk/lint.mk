@@ -3,6 +3,6 @@
 .PHONY: lint
 lint:
 	@tools/ensure-deps lua-check
-	luacheck --no-color --codes lua spec examples tools bench
+	luacheck --no-color --codes lua spec examples tools bench fuzz
 
 TEST_TARGETS += lint
