@@ -37,7 +37,6 @@ typedef struct {
   int too_large;  /* the response passed max_body (TOO_LARGE_BODY) or a head limit */
   int sends;      /* requests libcurl started for the current perform */
   int resend_refused;
-  int cookies_on;
   char errbuf[CURL_ERROR_SIZE];
 } http_client;
 
@@ -211,35 +210,6 @@ static int l_http_close(lua_State *L) {
 static int l_http_tostring(lua_State *L) {
   http_client *c = luaL_checkudata(L, 1, HTTP_CLIENT_MT);
   lua_pushfstring(L, "medusa.http: %p%s", (void *)c, c->curl ? "" : " (closed)");
-  return 1;
-}
-
-static int l_http_enable_cookies(lua_State *L) {
-  http_client *c = check_open(L);
-  /* An empty file name switches the in-memory cookie engine on without reading a file. */
-  curl_easy_setopt(c->curl, CURLOPT_COOKIEFILE, "");
-  c->cookies_on = 1;
-  return 0;
-}
-
-static int l_http_clear_cookies(lua_State *L) {
-  http_client *c = check_open(L);
-  if (c->cookies_on) curl_easy_setopt(c->curl, CURLOPT_COOKIELIST, "ALL");
-  return 0;
-}
-
-static int l_http_cookies(lua_State *L) {
-  http_client *c = check_open(L);
-  struct curl_slist *list = NULL, *it;
-  int i = 0;
-  lua_newtable(L);
-  if (!c->cookies_on) return 1;
-  if (curl_easy_getinfo(c->curl, CURLINFO_COOKIELIST, &list) != CURLE_OK) return 1;
-  for (it = list; it != NULL; it = it->next) {
-    lua_pushstring(L, it->data);
-    lua_rawseti(L, -2, ++i);
-  }
-  curl_slist_free_all(list);
   return 1;
 }
 
@@ -544,9 +514,6 @@ headers_ready:
 static const luaL_Reg client_methods[] = {
   {"perform", l_http_perform},
   {"close", l_http_close},
-  {"enable_cookies", l_http_enable_cookies},
-  {"clear_cookies", l_http_clear_cookies},
-  {"cookies", l_http_cookies},
   {NULL, NULL}
 };
 

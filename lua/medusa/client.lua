@@ -453,11 +453,12 @@ function Client:dispatch(method, path, payload, options, customHeaders)
   -- axios joins with exactly one slash: baseUrl's trailing ones are gone already.
   local url = self.base .. (path:byte(2) == 47 and path:gsub("^/+", "/") or path)
   local call = { method = method, url = url, attempts = 0 }
-  local headers, headers_reused = self:build_headers(method, path, options, option_names, customHeaders, custom_names)
+  local request_headers, headers_reused =
+    self:build_headers(method, path, options, option_names, customHeaders, custom_names)
   local request = {
     method = method,
     url = call.url,
-    headers = headers,
+    headers = request_headers,
     headers_reused = headers_reused,
     body = body,
     timeout_ms = s.timeout,

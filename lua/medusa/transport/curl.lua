@@ -31,17 +31,4 @@ function CurlTransport:close()
   self.handle:close()
 end
 
--- The cookie engine stays off until a login asks for it, so the wire matches medusa-js.
-function CurlTransport:enable_cookies()
-  self.handle:enable_cookies()
-end
-
-function CurlTransport:clear_cookies()
-  self.handle:clear_cookies()
-end
-
-function CurlTransport:cookies()
-  return self.handle:cookies()
-end
-
 return CurlTransport
