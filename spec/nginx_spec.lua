@@ -474,6 +474,57 @@ describe("inside nginx", function()
     io.stderr:write("# nginx_spec: ", line, "\n")
   end
 
+  describe("medusa.auth (issue 6) through cosockets", function()
+    it("keeps the session cookie and the token with the client that logged in, as libcurl does", function()
+      local store = Server.start { mode = "store" }
+      local creds = { email = "demo@example.com", password = "demo-password" }
+      local calls = {
+        { auth = "getSession" },
+        { auth = "authenticate", args = { creds } },
+        { auth = "getSession" },
+        { fn = "retrieve", args = { "paycol_01JGFJJZ000000000000000001" } },
+        { auth = "deleteSession" },
+        { auth = "getSession" },
+        { auth = "getToken", args = { creds } },
+        { auth = "getSession" },
+        { auth = "setToken" },
+        { auth = "getSession" },
+      }
+      local ok, why = pcall(function()
+        local wire = {}
+        for _, where in ipairs { "curl", "ngx" } do
+          store:reset()
+          local r
+          if where == "curl" then
+            r = in_curl(calls, { baseUrl = store.url })
+          else
+            r = in_nginx(calls, { baseUrl = store.url })
+            assert.are.equal("ngx", r[2].transport)
+          end
+          assert.are.equal(401, r[1].err.status)
+          assert.is_true(r[2].ok)
+          assert.are.equal("demo@example.com", r[3].body.customer.email)
+          assert.is_true(r[4].ok)
+          assert.are.equal(401, r[6].err.status)
+          assert.are.equal("demo@example.com", r[8].body.customer.email)
+          assert.are.equal(401, r[10].err.status)
+          local sent = {}
+          for i, rec in ipairs(store:log()) do
+            sent[i] = (Server.header(rec, "cookie") and "cookie" or "-") .. " "
+              .. (Server.header(rec, "authorization") and "bearer" or "-")
+          end
+          wire[where] = sent
+        end
+        -- getSession, authenticate, getSession, retrieve, deleteSession, getSession,
+        -- getToken, getSession, getSession (setToken sends nothing)
+        assert.are.same({ "- -", "- -", "cookie -", "cookie -", "cookie -", "- -", "- -", "- bearer", "- -" }, wire.ngx)
+        assert.are.same(wire.curl, wire.ngx)
+      end)
+      store:stop()
+      assert(ok, why)
+    end)
+  end)
+
   describe("no blocking", function()
     it("20 concurrent handler calls to a 1 s upstream take about 1 s; a /ping meanwhile answers at once", function()
       local steps = {}

@@ -96,8 +96,8 @@ local function ngx_now_ms()
   return ngx.now() * 1000
 end
 
--- Runs call specs {fn = "retrieve", args = {...}} | {request = {method, path, payload?,
--- options?, customHeaders?}} on client m; returns one plain entry per call. Shared by the
+-- Runs call specs {fn = "retrieve", args = {...}} | {auth = "authenticate", args = {...}} |
+-- {request = {method, path, payload?, options?, customHeaders?}} on client m; returns one plain entry per call. Shared by the
 -- nginx handler and by the spec, which runs the same calls through libcurl to compare.
 function M.run(m, calls, now_ms)
   local results = {}
@@ -110,6 +110,9 @@ function M.run(m, calls, now_ms)
     if c.request then
       local r = c.request
       ok, res, err = pcall(m.client.request, r[1], r[2], r[3], r[4], r[5])
+    elseif c.auth then
+      local a = c.args or {}
+      ok, res, err = pcall(m.auth[c.auth], a[1], a[2])
     else
       local a = c.args or {}
       ok, res, err = pcall(m.paymentCollections[c.fn], a[1], a[2], a[3])
