@@ -79,6 +79,17 @@ describe("the libcurl transport", function()
     assert.are.equal(0, #srv:log())
   end)
 
+  it("reports a head cut before its blank line as a partial response, not a success", function()
+    srv:script { { raw = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n", after = "close" } }
+    local res, err = get("/cut")
+    assert.is_nil(res)
+    assert.are.equal("network", err.type)
+    assert.are.equal("CURLE_PARTIAL_FILE", err.code)
+    assert.are.equal(200, err.status)
+    srv:script { { raw = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}" } }
+    assert.are.equal("{}", assert(get("/whole")).body)
+  end)
+
   it("does not follow redirects", function()
     srv:script { { status = 301, headers = { { "Location", "/elsewhere" } }, body = "" } }
     local res = assert(get("/r"))

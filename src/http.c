@@ -35,6 +35,7 @@ typedef struct {
   size_t max_body;
   long status;    /* from the last status line seen, 0 if none arrived */
   int too_large;  /* the response passed max_body (TOO_LARGE_BODY) or a head limit */
+  int head_done;  /* the blank line that ends the current response head arrived */
   int sends;      /* requests libcurl started for the current perform */
   int resend_refused;
   char errbuf[CURL_ERROR_SIZE];
@@ -97,11 +98,13 @@ static int starts_with_ci(const char *s, size_t n, const char *prefix) {
 static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud) {
   http_client *c = ud;
   size_t n = size * nmemb;
+  if ((n == 2 && ptr[0] == '\r' && ptr[1] == '\n') || (n == 1 && ptr[0] == '\n')) c->head_done = 1;
   if (n >= 5 && memcmp(ptr, "HTTP/", 5) == 0) {
     /* A new response starts (a 1xx or, never here, a redirect): keep only the last head. */
     const char *sp = memchr(ptr, ' ', n);
     c->head.len = 0;
     c->status = 0;
+    c->head_done = 0;
     if (sp != NULL && (size_t)(sp - ptr) + 4 <= n) {
       long st = 0;
       int i;
@@ -453,6 +456,7 @@ headers_ready:
   c->sends = 0;
   c->resend_refused = 0;
   c->status = 0;
+  c->head_done = 0;
   c->head.len = 0;
   c->body.len = 0;
   c->errbuf[0] = '\0';
@@ -462,6 +466,13 @@ headers_ready:
    * is arriving that is what it means in practice. */
   if (rc == CURLE_OUT_OF_MEMORY && c->status > 0 && c->body.len == 0 && !c->too_large)
     c->too_large = TOO_LARGE_LINE;
+
+  /* libcurl takes a head cut before its blank line for a whole response with no body;
+   * it is a partial response, as the cosocket transport reports it. */
+  if (rc == CURLE_OK && !c->too_large && !c->head_done) {
+    rc = CURLE_PARTIAL_FILE;
+    snprintf(c->errbuf, sizeof c->errbuf, "the response head was cut short before its end");
+  }
 
   if (rc == CURLE_OK && !c->too_large) {
     long connects = 0;
