@@ -74,6 +74,18 @@ describe("error objects", function()
     assert.is_nil(tostring(err):find("\n"))
   end)
 
+  it("a 2xx text/plain body is data, not an error (DELETE /store/auth answers \"OK\")", function()
+    srv:script { { status = 200, headers = { { "Content-Type", "text/plain; charset=utf-8" } }, body = "OK" },
+      { status = 200, headers = {}, body = "OK" } }
+    local res = assert(medusa.client.request("DELETE", "/store/auth"))
+    assert.are.equal("OK", res.data)
+    assert.are.equal(200, res.response.status)
+    -- without a Content-Type, a body that does not parse is still a broken response
+    local none, err = medusa.client.request("GET", "/store/auth")
+    assert.is_nil(none)
+    assert.are.equal("invalid_response", err.type)
+  end)
+
   it("a plain-text 401", function()
     srv:script { { status = 401, headers = { { "Content-Type", "text/plain; charset=utf-8" } }, body = "Unauthorized" } }
     local _, err = medusa.client.request("GET", "/store/auth")

@@ -325,6 +325,13 @@ local function success(response, call)
   if body == "" then return setmetatable({ response = meta }, Result) end
   local value, why = decode(body)
   if value == nil and why then
+    -- A success the server itself labels as not JSON (Express's res.sendStatus(200) sends
+    -- text/plain "OK") is data, as medusa-js keeps it; a body that claims JSON, or says
+    -- nothing, and does not parse is a broken response.
+    local content_type = headers["content-type"]
+    if content_type and not content_type:lower():find("json", 1, true) then
+      return setmetatable({ data = body, response = meta }, Result)
+    end
     return nil, Error.new {
       status = response.status, type = "invalid_response",
       message = "response body is not valid JSON (" .. why .. ")",

@@ -427,4 +427,133 @@ case("retries: a connection reset before the backend is retried; the backend saw
   assert.are.equal(1, #ctx.backend.collection_row(id).sessions)
 end)
 
+
+---------------------------------------------------------------------------------------
+-- Logged in as a customer (issue 6): medusa.auth's cookie and token, per client
+---------------------------------------------------------------------------------------
+
+local PASSWORD = "e2e-secret-password"
+
+-- A new customer with an account, registered with POST /store/customers through the
+-- transport under test. Returns its email and id.
+local function register(ctx)
+  local email = ("e2e-%s@medusa-lua.test"):format(ctx.backend.sql("SELECT gen_random_uuid()"))
+  local res, err = ctx.medusa().client.request("POST", "/store/customers", {
+    email = email, password = PASSWORD, first_name = "Lua", last_name = "Customer",
+  })
+  assert.is_nil(err)
+  assert.are.equal(200, res.response.status)
+  assert.are.equal(email, res.customer.email)
+  assert.is_true(res.customer.has_account)
+  assert.is_nil(res.customer.password_hash)
+  return email, res.customer.id
+end
+
+local function assert_logged_out(medusa)
+  local res, err = medusa.auth.getSession()
+  assert.is_nil(res)
+  assert_error(err, 401, "http_error")
+  assert.are.equal("Unauthorized", err.body)
+end
+
+-- The value of one header on each request in got: a list (nil where it was absent).
+local function header_values(got, name)
+  local out = {}
+  for i, r in ipairs(got) do out[i] = raw_header(r.headers, name) or false end
+  return out
+end
+
+case("auth: authenticate keeps connect.sid in this client's jar; its payment calls carry it, another client's do not", function(ctx)
+  local email, customer_id = register(ctx)
+  local medusa = ctx.medusa()
+  local other = ctx.medusa()
+  -- Registering logged nobody in on this side: the jar stays off until a login.
+  assert_logged_out(medusa)
+
+  local res, err = medusa.auth.authenticate { email = email, password = PASSWORD }
+  assert.is_nil(err)
+  assert.are.equal(customer_id, res.customer.id)
+  assert.are.equal(email, res.customer.email)
+  assert.are.equal(customer_id, assert(medusa.auth.getSession()).customer.id)
+
+  -- As that customer: manage → refresh → authorize, then retrieve.
+  local id = ctx.backend.new_collection(5000)
+  local pc = medusa.paymentCollections
+  local managed = assert(pc.managePaymentSession(id, { provider_id = "manual" }))
+  local refreshed = assert(pc.refreshPaymentSession(id, managed.payment_collection.payment_sessions[1].id))
+  local authorized = assert(pc.authorizePaymentSession(id, refreshed.payment_session.id))
+  assert.are.equal("authorized", authorized.payment_session.status)
+  assert.are.equal("authorized", assert(pc.retrieve(id)).payment_collection.status)
+
+  -- The other client, in the same state, is nobody.
+  assert_logged_out(other)
+  assert(other.paymentCollections.retrieve(id))
+
+  local got = ctx.backend.received(id)
+  assert.are.equal(5, #got)
+  local cookies = header_values(got, "cookie")
+  for i = 1, 4 do
+    assert.matches("^connect%.sid=s%%3A", cookies[i])
+    assert.is_nil(cookies[i]:find(";", 1, true), "one cookie only: " .. cookies[i])
+  end
+  assert.is_false(cookies[5], "the other client sent a cookie")
+  for _, value in ipairs(header_values(got, "authorization")) do assert.is_false(value) end
+
+  -- The backend answers DELETE /store/auth with a bare text/plain "OK": a success whose
+  -- body is not JSON comes back as data.
+  local ended = assert(medusa.auth.deleteSession())
+  assert.are.equal("OK", ended.data)
+  assert.are.equal(200, ended.response.status)
+  assert_logged_out(medusa)
+end)
+
+case("auth: getToken keeps a bearer token for this client; its payment calls carry it; setToken(nil) forgets it", function(ctx)
+  local email, customer_id = register(ctx)
+  local medusa = ctx.medusa()
+  local other = ctx.medusa()
+
+  local res, err = medusa.auth.getToken { email = email, password = PASSWORD }
+  assert.is_nil(err)
+  local token = res.access_token
+  assert.matches("^[%w_-]+%.[%w_-]+%.[%w_-]+$", token) -- a JWT
+  assert.are.equal(customer_id, assert(medusa.auth.getSession()).customer.id)
+
+  -- As that customer: a batch of two sessions → batch authorize.
+  local id = ctx.backend.new_collection(5000)
+  local pc = medusa.paymentCollections
+  local batch = assert(pc.managePaymentSessionsBatch(id, { sessions = {
+    { provider_id = "manual", amount = 1000 }, { provider_id = "manual", amount = 4000 },
+  } }))
+  local done = assert(pc.authorizePaymentSessionsBatch(id, { session_ids = ids(batch.payment_collection.payment_sessions) }))
+  assert.are.equal("authorized", done.payment_collection.status)
+
+  assert_logged_out(other)
+  assert(other.paymentCollections.retrieve(id))
+
+  local got = ctx.backend.received(id)
+  assert.are.equal(3, #got)
+  assert.are.same({ "Bearer " .. token, "Bearer " .. token, false }, header_values(got, "authorization"))
+  assert.are.same({ false, false, false }, header_values(got, "cookie"))
+
+  medusa.auth.setToken(nil)
+  assert_logged_out(medusa)
+  medusa.auth.setToken(token)
+  assert.are.equal(email, assert(medusa.auth.getSession()).customer.email)
+end)
+
+case("auth: a wrong password is a 401 with a plain-text body, and nothing is kept", function(ctx)
+  local email = register(ctx)
+  local medusa = ctx.medusa()
+  local res, err = medusa.auth.authenticate { email = email, password = "not-" .. PASSWORD }
+  assert.is_nil(res)
+  assert_error(err, 401, "http_error")
+  assert.are.equal("Unauthorized", err.body)
+  assert.are.equal(1, err.attempts)
+  res, err = medusa.auth.getToken { email = email, password = "not-" .. PASSWORD }
+  assert.is_nil(res)
+  assert_error(err, 401, "http_error")
+  assert_logged_out(medusa)
+  assert.is_true(assert(medusa.auth.exists(email)).exists)
+end)
+
 return cases

@@ -67,8 +67,9 @@ PG_PORT=$(free_port)
 # Durability is worthless for a throwaway test database; fsync off makes migrations fast.
 PG_OPTS="-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories= \
 -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+# 9>&-: daemons must not inherit the e2e lock (lib.sh's fd 9), or later runs wait on it.
 if ! as_pg "$PGBIN/pg_ctl" -D "$PGDATA" -l "$PGROOT/postgres.log" -w -t 60 -o "$PG_OPTS" start \
-    > "$LOGS/pg_ctl.log" 2>&1; then
+    > "$LOGS/pg_ctl.log" 2>&1 9>&-; then
   show_log "$LOGS/pg_ctl.log"
   show_log "$PGROOT/postgres.log"
   die "PostgreSQL did not start (make e2e-clean starts from nothing)"
@@ -108,7 +109,7 @@ T_MIGRATE=$(elapsed "$T")
 # ---- Medusa, on 127.0.0.1 only ----------------------------------------------------------
 T=$(now)
 MEDUSA_PORT=$(free_port)
-(cd "$BACKEND" && E2E_MEDUSA_PORT=$MEDUSA_PORT exec node start.js) > "$LOGS/medusa.log" 2>&1 &
+(cd "$BACKEND" && E2E_MEDUSA_PORT=$MEDUSA_PORT exec node start.js) > "$LOGS/medusa.log" 2>&1 9>&- &
 echo $! > "$RUN/medusa.pid"
 BASE_URL=http://127.0.0.1:$MEDUSA_PORT
 for ((i = 0; ; i++)); do
@@ -128,7 +129,7 @@ psql -X -d "$DB_NAME" -q -v region="$REGION_ID" -f "$E2E/fixtures.sql" > "$LOGS/
 # ---- the fault-injecting proxy in front of Medusa ------------------------------------
 rm -f "$RUN/proxy.port"
 python3 "$E2E/support/proxy.py" --upstream "$BASE_URL" --port-file "$RUN/proxy.port" \
-  > "$LOGS/proxy.log" 2>&1 &
+  > "$LOGS/proxy.log" 2>&1 9>&- &
 echo $! > "$RUN/proxy.pid"
 for ((i = 0; i < 100; i++)); do [ -s "$RUN/proxy.port" ] && break; sleep 0.1; done
 [ -s "$RUN/proxy.port" ] || { show_log "$LOGS/proxy.log"; die "the proxy did not start"; }
