@@ -313,11 +313,16 @@ static const char *failure_type(http_client *c, CURLcode rc) {
 /* Pushes the response head as a flat list {name1, value1, name2, value2, ...} in wire
  * order and spelling; the pipeline decides what names mean. */
 static void push_headers(lua_State *L, const membuf *head) {
-  const char *p = head->data, *end;
-  int n = 0;
-  lua_newtable(L);
-  if (p == NULL) return; /* before any arithmetic: NULL + 0 is undefined */
+  const char *p = head->data, *end, *q;
+  int n = 0, lines = 0;
+  if (p == NULL) { /* before any arithmetic: NULL + 0 is undefined */
+    lua_newtable(L);
+    return;
+  }
   end = p + head->len;
+  /* Sized once: two slots a header line, so the list never grows (and rehashes) while filled. */
+  for (q = p; (q = memchr(q, '\n', (size_t)(end - q))) != NULL; q++) lines++;
+  lua_createtable(L, lines * 2, 0);
   /* skip the status line */
   while (p < end && *p != '\n') p++;
   if (p < end) p++;
