@@ -34,6 +34,7 @@ build = {
     ["medusa.client"] = "lua/medusa/client.lua",
     ["medusa.cookies"] = "lua/medusa/cookies.lua",
     ["medusa.pretty"] = "lua/medusa/pretty.lua",
+    ["medusa.headers"] = "lua/medusa/headers.lua",
     ["medusa.error"] = "lua/medusa/error.lua",
     ["medusa.json"] = "lua/medusa/json.lua",
     ["medusa.resource"] = "lua/medusa/resource.lua",

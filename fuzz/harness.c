@@ -14,9 +14,10 @@ int luaopen_medusa_core(lua_State *L);
 
 static lua_State *fuzz_L;
 
-/* internals.head(bytes, max_body) -> status, too_large, headers, head_len: the bytes go to
- * on_header one line at a time, each with its '\n', as libcurl delivers a response head,
- * until the callback refuses one; then push_headers builds the list the pipeline gets. */
+/* internals.head(bytes, max_body, rules) -> status, too_large, headers, head_len, map: the
+ * bytes go to on_header one line at a time, each with its '\n', as libcurl delivers a
+ * response head, until the callback refuses one; then push_headers builds the flat list
+ * and push_header_map, with the rules table, the map the pipeline gets. */
 static int fuzz_head(lua_State *L) {
   size_t len, off = 0;
   const char *bytes = luaL_checklstring(L, 1, &len);
@@ -36,13 +37,15 @@ static int fuzz_head(lua_State *L) {
     if (taken != n) break;
     off += n;
   }
+  luaL_checktype(L, 3, LUA_TTABLE);
   lua_pushinteger(L, (lua_Integer)c.status);
   lua_pushinteger(L, c.too_large);
   push_headers(L, &c.head);
   lua_pushinteger(L, (lua_Integer)c.head.len);
+  push_header_map(L, &c.head, 3);
   membuf_free(&c.head);
   membuf_free(&c.body);
-  return 4;
+  return 5;
 }
 
 static int fuzz_fail(lua_State *L) {
@@ -65,7 +68,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   lua_setfield(L, -2, "head");
   lua_setfield(L, -2, "fuzz.internals");
   lua_pop(L, 1);
-  lua_pushliteral(L, FUZZ_ROOT "/?.lua"); /* the checks are the modules fuzz.targets.* */
+  /* the checks are the modules fuzz.targets.*; they may use the library's Lua modules */
+  lua_pushliteral(L, FUZZ_ROOT "/?.lua;" FUZZ_ROOT "/lua/?.lua");
   lua_setfield(L, -2, "path");
   lua_pop(L, 1);
   lua_getglobal(L, "require");

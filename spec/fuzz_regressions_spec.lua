@@ -9,6 +9,7 @@ local Server = require "support.server"
 
 package.path = "./?.lua;" .. package.path
 local Head = require "fuzz.lib.head"
+local Headers = require "medusa.headers"
 
 local function inputs(target)
   local found = {}
@@ -58,9 +59,9 @@ describe("fuzz regressions", function()
       if srv then srv:stop() end
     end)
 
-    local function get(cap)
+    local function get(cap, rules)
       return handle:perform { method = "GET", url = srv.url .. "/store/x", headers = {},
-        timeout_ms = 5000, max_response_bytes = cap }
+        timeout_ms = 5000, max_response_bytes = cap, header_rules = rules }
     end
 
     for _, path in ipairs(inputs("headers")) do
@@ -85,6 +86,10 @@ describe("fuzz regressions", function()
             local text = raw:match("^(.-\n)\r?\n")
             if text and not text:match("^HTTP/%S+ 1%d%d") then
               assert.are.same(Head.fields(text), res.headers)
+              -- and the map the pipeline gets is what medusa.headers makes of those fields
+              srv:script { { raw = raw, after = "close" } }
+              local mapped = assert(get(cap > 0 and cap or nil, Headers.RULES))
+              assert.are.same(Headers.map(Head.fields(text), Headers.RULES), mapped.headers)
             end
           else
             assert.is_string(err.type)

@@ -328,12 +328,17 @@ describe("inside nginx", function()
           .. "X-Folded: one\r\n two\r\nContent-Length: 2\r\n\r\n{}" },
         { raw = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
           .. "2;ext=1\r\n{}\r\n0\r\nX-Trailer: t\r\n\r\n" },
-      }, { GET[1], GET[1], GET[1] })
+        { raw = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nRetry-After: 5\r\nretry-after: 9\r\n"
+          .. "  folded onto a dropped repeat\r\nSet-Cookie: c=3\r\n\tfolded cookie\r\nSET-COOKIE: d=4\r\n"
+          .. "Content-Length: 2\r\n\r\n{}" },
+      }, { GET[1], GET[1], GET[1], GET[1] })
       assert.are.equal("a, b", r[1].headers["x-thing"])
       assert.are.same({ "a=1", "b=2" }, r[1].headers["set-cookie"])
       assert.are.equal("one two", r[2].headers["x-folded"])
       assert.is_nil(r[2].headers.link)
       assert.is_true(r[3].ok)
+      assert.are.equal("5", r[4].headers["retry-after"])
+      assert.are.same({ "c=3 folded cookie", "d=4" }, r[4].headers["set-cookie"])
     end)
 
     it("HTTP errors, retried 503s and their Retry-After", function()

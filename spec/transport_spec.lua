@@ -39,6 +39,43 @@ describe("the libcurl transport", function()
     assert.are.same({ "X-One=1", "x-two=2", "X-One=3" }, flat)
   end)
 
+  it("with header_rules, returns the lower-cased map built by those rules, as medusa.headers builds it", function()
+    local Headers = require "medusa.headers"
+    local long_name = "X-" .. ("Long"):rep(60) -- past the C parser's stack buffer
+    local head = table.concat({
+      "HTTP/1.1 200 OK",
+      "Retry-After: 5", "retry-after: 9",          -- "first": the first one wins
+      "Set-Cookie: a=1; Path=/", "SET-COOKIE: b=2", -- "list": every one, in order
+      "X-Joined: one", "x-joined: two",             -- no rule: joined with ", "
+      "X-Folded: start", "  continued here",        -- obsolete folding continues a value
+      "Retry-After: 7", "  folded onto a dropped repeat",
+      "Set-Cookie: c=3", "\tfolded cookie",
+      long_name .. ": long",
+      "Content-Length: 2", "", "ok",
+    }, "\r\n")
+    srv:script { { raw = head, after = "close" } }
+    local res = assert(get("/m", { header_rules = Headers.RULES }))
+    local want = {
+      ["retry-after"] = "5",
+      ["set-cookie"] = { "a=1; Path=/", "b=2", "c=3 folded cookie" },
+      ["x-joined"] = "one, two",
+      ["x-folded"] = "start continued here",
+      [long_name:lower()] = "long",
+      ["content-length"] = "2",
+    }
+    assert.are.same(want, res.headers)
+    assert.are.equal("ok", res.body)
+    -- the same fields through the Lua builder the cosocket transport uses
+    srv:script { { raw = head, after = "close" } }
+    local flat = assert(get("/m")).headers
+    assert.are.same(want, Headers.map(flat, Headers.RULES))
+  end)
+
+  it("refuses header_rules that are not a table, before sending anything", function()
+    assert.has_error(function() get("/m", { header_rules = "first" }) end)
+    assert.are.equal(0, #srv:log())
+  end)
+
   it("leaves the path as it is (no dot-segment folding)", function()
     assert(get("/a/../b/./c"))
     assert.are.equal("/a/../b/./c", srv:log()[1].target)

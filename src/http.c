@@ -310,61 +310,192 @@ static const char *failure_type(http_client *c, CURLcode rc) {
   }
 }
 
+/* Reading a kept response head line by line, shared by both header builders below. */
+typedef struct {
+  const char *p, *end;
+} head_scan;
+
+enum { LINE_END, LINE_SKIP, LINE_FIELD, LINE_FOLD };
+
+/* Starts a scan after the status line; returns the number of lines (for sizing). */
+static int head_scan_start(head_scan *s, const membuf *head) {
+  const char *q;
+  int lines = 0;
+  s->p = s->end = head->data;
+  if (head->data == NULL) return 0; /* before any arithmetic: NULL + 0 is undefined */
+  s->end = head->data + head->len;
+  for (q = s->p; (q = memchr(q, '\n', (size_t)(s->end - q))) != NULL; q++) lines++;
+  while (s->p < s->end && *s->p != '\n') s->p++;
+  if (s->p < s->end) s->p++;
+  return lines;
+}
+
+/* The next line: LINE_FIELD with name and value (trimmed), LINE_FOLD with the text of an
+ * obsolete folded line (one starting with a space or tab when `fold`, i.e. a field came
+ * before it), LINE_SKIP for the blank line or a line with no name, LINE_END at the end. */
+static int head_scan_next(head_scan *s, int fold, const char **name, size_t *nlen, const char **value,
+                          size_t *vlen) {
+  const char *line = s->p, *eol, *colon, *v, *ve;
+  if (s->p >= s->end) return LINE_END;
+  eol = memchr(line, '\n', (size_t)(s->end - line));
+  if (eol == NULL) eol = s->end;
+  s->p = eol < s->end ? eol + 1 : s->end;
+  ve = eol;
+  if (ve > line && ve[-1] == '\r') ve--;
+  if (ve == line) return LINE_SKIP;
+  if (fold && (*line == ' ' || *line == '\t')) {
+    while (line < ve && (*line == ' ' || *line == '\t')) line++;
+    *value = line;
+    *vlen = (size_t)(ve - line);
+    return LINE_FOLD;
+  }
+  colon = memchr(line, ':', (size_t)(ve - line));
+  if (colon == NULL || colon == line) return LINE_SKIP;
+  v = colon + 1;
+  while (v < ve && (*v == ' ' || *v == '\t')) v++;
+  while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t')) ve--;
+  *name = line;
+  *nlen = (size_t)(colon - line);
+  *value = v;
+  *vlen = (size_t)(ve - v);
+  return LINE_FIELD;
+}
+
 /* Pushes the response head as a flat list {name1, value1, name2, value2, ...} in wire
  * order and spelling; the pipeline decides what names mean. */
 static void push_headers(lua_State *L, const membuf *head) {
-  const char *p = head->data, *end, *q;
-  int n = 0, lines = 0;
-  if (p == NULL) { /* before any arithmetic: NULL + 0 is undefined */
-    lua_newtable(L);
-    return;
-  }
-  end = p + head->len;
+  head_scan scan;
+  const char *name = NULL, *value = NULL;
+  size_t nlen = 0, vlen = 0;
+  int n = 0, kind;
   /* Sized once: two slots a header line, so the list never grows (and rehashes) while filled. */
-  for (q = p; (q = memchr(q, '\n', (size_t)(end - q))) != NULL; q++) lines++;
-  lua_createtable(L, lines * 2, 0);
-  /* skip the status line */
-  while (p < end && *p != '\n') p++;
-  if (p < end) p++;
-  while (p < end) {
-    const char *line = p, *eol = memchr(p, '\n', (size_t)(end - p)), *colon, *v, *ve;
-    if (eol == NULL) eol = end;
-    p = eol < end ? eol + 1 : end;
-    ve = eol;
-    if (ve > line && ve[-1] == '\r') ve--;
-    if (ve == line) continue; /* the blank line that ends the head */
-    if ((*line == ' ' || *line == '\t') && n > 0) {
-      /* obsolete line folding: continue the previous value */
-      while (line < ve && (*line == ' ' || *line == '\t')) line++;
+  lua_createtable(L, head_scan_start(&scan, head) * 2, 0);
+  while ((kind = head_scan_next(&scan, n > 0, &name, &nlen, &value, &vlen)) != LINE_END) {
+    if (kind == LINE_FOLD) { /* continue the previous value */
       lua_rawgeti(L, -1, n);
       lua_pushliteral(L, " ");
-      lua_pushlstring(L, line, (size_t)(ve - line));
+      lua_pushlstring(L, value, vlen);
       lua_concat(L, 3);
       lua_rawseti(L, -2, n);
-      continue;
+    } else if (kind == LINE_FIELD) {
+      lua_pushlstring(L, name, nlen);
+      lua_rawseti(L, -2, ++n);
+      lua_pushlstring(L, value, vlen);
+      lua_rawseti(L, -2, ++n);
     }
-    colon = memchr(line, ':', (size_t)(ve - line));
-    if (colon == NULL || colon == line) continue;
-    v = colon + 1;
-    while (v < ve && (*v == ' ' || *v == '\t')) v++;
-    while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t')) ve--;
-    lua_pushlstring(L, line, (size_t)(colon - line));
-    lua_rawseti(L, -2, ++n);
-    lua_pushlstring(L, v, (size_t)(ve - v));
-    lua_rawseti(L, -2, ++n);
   }
 }
 
+/* Lower-cases n bytes of s into Lua string on the stack (ASCII only, as header names are). */
+static void push_lower(lua_State *L, const char *s, size_t n) {
+  char small[128];
+  char *d = small;
+  size_t i;
+  if (n > sizeof small) d = compat_newuserdata(L, n);
+  for (i = 0; i < n; i++) {
+    char ch = s[i];
+    d[i] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
+  }
+  lua_pushlstring(L, d, n);
+  if (d != small) lua_remove(L, -2);
+}
+
+/* Pushes the response head as a map {lower-cased name = value}, sized once. What repeats
+ * become is not decided here: rules (a table at index `rules`, lower name -> "first" or
+ * "list") come from the pipeline. A name with no rule joins its values with ", "; "first"
+ * keeps the first value; "list" makes a list of every value. Obsolete line folding
+ * continues the value the line before it produced (nothing, when that one was dropped). */
+static void push_header_map(lua_State *L, const membuf *head, int rules) {
+  head_scan scan;
+  const char *name = NULL, *value = NULL;
+  size_t nlen = 0, vlen = 0;
+  int lines, map, last, kind, last_kind = 0; /* 0 none, 1 string value, 2 list element, 3 dropped */
+  lines = head_scan_start(&scan, head);
+  lua_createtable(L, 0, lines > 1 ? lines - 1 : 0);
+  map = lua_gettop(L);
+  lua_pushnil(L); /* the last name, for folded lines */
+  last = map + 1;
+  while ((kind = head_scan_next(&scan, last_kind != 0, &name, &nlen, &value, &vlen)) != LINE_END) {
+    char rule = 0; /* 'f' first, 'l' list, 0 join */
+    if (kind == LINE_SKIP || (kind == LINE_FOLD && last_kind == 3)) continue;
+    if (kind == LINE_FOLD) {
+      lua_pushvalue(L, last);
+      lua_rawget(L, map);
+      if (last_kind == 2) {
+        int n = (int)compat_rawlen(L, -1);
+        lua_rawgeti(L, -1, n);
+        lua_pushliteral(L, " ");
+        lua_pushlstring(L, value, vlen);
+        lua_concat(L, 3);
+        lua_rawseti(L, -2, n);
+        lua_pop(L, 1);
+      } else {
+        lua_pushliteral(L, " ");
+        lua_pushlstring(L, value, vlen);
+        lua_concat(L, 3);
+        lua_pushvalue(L, last);
+        lua_insert(L, -2);
+        lua_rawset(L, map);
+      }
+      continue;
+    }
+    push_lower(L, name, nlen);
+    lua_replace(L, last);
+    if (rules != 0) {
+      lua_pushvalue(L, last);
+      lua_rawget(L, rules);
+      if (lua_type(L, -1) == LUA_TSTRING) rule = *lua_tostring(L, -1);
+      lua_pop(L, 1);
+    }
+    lua_pushvalue(L, last);
+    lua_rawget(L, map);
+    if (rule == 'l') {
+      int n;
+      if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        lua_createtable(L, 2, 0);
+        lua_pushvalue(L, last);
+        lua_pushvalue(L, -2);
+        lua_rawset(L, map);
+      }
+      n = (int)compat_rawlen(L, -1);
+      lua_pushlstring(L, value, vlen);
+      lua_rawseti(L, -2, n + 1);
+      lua_pop(L, 1);
+      last_kind = 2;
+    } else if (lua_isnil(L, -1)) {
+      lua_pop(L, 1);
+      lua_pushvalue(L, last);
+      lua_pushlstring(L, value, vlen);
+      lua_rawset(L, map);
+      last_kind = 1;
+    } else if (rule == 'f') {
+      lua_pop(L, 1);
+      last_kind = 3;
+    } else {
+      lua_pushliteral(L, ", ");
+      lua_pushlstring(L, value, vlen);
+      lua_concat(L, 3);
+      lua_pushvalue(L, last);
+      lua_insert(L, -2);
+      lua_rawset(L, map);
+      last_kind = 1;
+    }
+  }
+  lua_settop(L, map);
+}
+
 /* client:perform{method=, url=, headers={{name, value}, ...}, body=, timeout_ms=,
- *   connect_timeout_ms=, max_response_bytes=, ca_file=, headers_reused=}
- * -> {status=, headers={flat list}, body=, connects=} | nil, {type=, message=, code=, status=?, headers=?} */
+ *   connect_timeout_ms=, max_response_bytes=, ca_file=, headers_reused=, header_rules=}
+ * -> {status=, headers=, body=, connects=} | nil, {type=, message=, code=, status=?, headers=?}
+ * headers: with header_rules, the map push_header_map builds; without, the flat list. */
 static int l_http_perform(lua_State *L) {
   http_client *c = check_open(L);
   CURL *h = c->curl;
   const char *method, *url, *body = NULL, *ca_file = NULL;
   size_t body_len = 0;
   long timeout_ms, connect_timeout_ms, max_body;
-  int nheaders, i, reused;
+  int nheaders, i, reused, rules;
   CURLcode rc;
   struct curl_slist *list = NULL;
 
@@ -387,6 +518,9 @@ static int l_http_perform(lua_State *L) {
   lua_getfield(L, 2, "headers_reused");
   reused = lua_toboolean(L, -1);
   lua_pop(L, 1);
+  lua_getfield(L, 2, "header_rules"); /* stack 8 */
+  if (!lua_isnil(L, -1)) luaL_checktype(L, -1, LUA_TTABLE);
+  rules = lua_isnil(L, -1) ? 0 : 8;
   /* The pipeline passes the same, unchanged header table on most calls of a client
    * (headers_reused: it keeps that table alive and never changes it), so the slist built
    * from it last time is still right: skip rebuilding it. */
@@ -485,7 +619,7 @@ headers_ready:
     lua_createtable(L, 0, 4);
     lua_pushinteger(L, (lua_Integer)c->status);
     lua_setfield(L, -2, "status");
-    push_headers(L, &c->head);
+    if (rules) push_header_map(L, &c->head, rules); else push_headers(L, &c->head);
     lua_setfield(L, -2, "headers");
     lua_pushlstring(L, c->body.data ? c->body.data : "", c->body.len);
     lua_setfield(L, -2, "body");
@@ -519,7 +653,7 @@ headers_ready:
   if (c->status > 0) {
     lua_pushinteger(L, (lua_Integer)c->status);
     lua_setfield(L, -2, "status");
-    push_headers(L, &c->head);
+    if (rules) push_header_map(L, &c->head, rules); else push_headers(L, &c->head);
     lua_setfield(L, -2, "headers");
   }
   membuf_trim(&c->body);

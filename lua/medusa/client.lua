@@ -6,6 +6,7 @@ local core = require "medusa.core"
 local Error = require "medusa.error"
 local Cookies = require "medusa.cookies"
 local pretty = require "medusa.pretty"
+local Headers = require "medusa.headers"
 
 local Client = {}
 Client.__index = Client
@@ -29,6 +30,8 @@ local METHODS_WITH_BODY = { POST = true, DELETE = true }
 local METHODS = { GET = true, POST = true, DELETE = true }
 
 local MAX_RETRY_AFTER_MS = 300000
+-- What repeated response header fields become (medusa.headers); every transport applies them.
+local RULES = Headers.RULES
 
 ---------------------------------------------------------------------------------------
 -- Header checks and the ordered, case-insensitive header list
@@ -205,54 +208,6 @@ end
 -- Responses: header maps, bodies, errors
 ---------------------------------------------------------------------------------------
 
--- Headers whose repeats Node discards (the first one wins), so that, e.g., two
--- Retry-After lines time a retry as medusa-js does instead of joining into garbage.
-local FIRST_WINS = {
-  age = true, authorization = true, ["content-length"] = true, ["content-type"] = true,
-  etag = true, expires = true, from = true, host = true, ["if-modified-since"] = true,
-  ["if-unmodified-since"] = true, ["last-modified"] = true, location = true,
-  ["max-forwards"] = true, ["proxy-authorization"] = true, referer = true,
-  ["retry-after"] = true, server = true, ["user-agent"] = true,
-}
-
--- Lower-cased header names, remembered: a table lookup is cheaper than string.lower on
--- every header of every response. Bounded, since a server chooses the names.
-local lower_names, lower_count = {}, 0
-local function lower(name)
-  local l = lower_names[name]
-  if l then return l end
-  l = name:lower()
-  if lower_count < 512 then
-    lower_names[name] = l
-    lower_count = lower_count + 1
-  end
-  return l
-end
-
--- Flat {name1, value1, ...} -> lower-cased map; repeated names are joined with ", " as
--- Node does (or the first kept, see FIRST_WINS), except set-cookie, which becomes a list
--- (or is dropped for error objects).
-local function header_map(flat, keep_cookies)
-  local map = {}
-  if not flat then return map end
-  for i = 1, #flat, 2 do
-    local raw = flat[i]
-    local name, value = lower_names[raw] or lower(raw), flat[i + 1]
-    if name == "set-cookie" then
-      if keep_cookies then
-        local cookies = map[name] or {}
-        cookies[#cookies + 1] = value
-        map[name] = cookies
-      end
-    elseif map[name] then
-      if not FIRST_WINS[name] then map[name] = map[name] .. ", " .. value end
-    else
-      map[name] = value
-    end
-  end
-  return map
-end
-Client.header_map = header_map
 
 -- A readable one-line summary of a non-JSON error body (an HTML page or plain text).
 local function text_summary(body)
@@ -319,7 +274,7 @@ Client.Result = Result
 
 -- The result of a 2xx response: the decoded body plus `response`, as medusa-js returns.
 local function success(response, call)
-  local headers = header_map(response.headers, true)
+  local headers = response.headers
   local meta = { status = response.status, headers = headers }
   local body = response.body
   if body == "" then return setmetatable({ response = meta }, Result) end
@@ -335,7 +290,7 @@ local function success(response, call)
     return nil, Error.new {
       status = response.status, type = "invalid_response",
       message = "response body is not valid JSON (" .. why .. ")",
-      body = body, headers = header_map(response.headers, false),
+      body = body, headers = Headers.without_lists(headers, RULES),
       attempts = call.attempts, method = call.method, url = call.url,
     }
   end
@@ -388,14 +343,11 @@ end
 -- Login state: a session cookie jar and a bearer token, per client
 ---------------------------------------------------------------------------------------
 
--- Stores the Set-Cookie headers of a raw response (flat header list) in the jar.
+-- Stores the Set-Cookie headers of a raw response (or of a failure that carries a head).
 function Client:keep_cookies(response, path)
-  local flat = response.headers
-  if not flat then return end
-  local request_path = self.base_path .. path:match("^[^?]*")
-  for i = 1, #flat, 2 do
-    if flat[i]:lower() == "set-cookie" then self.jar:store(flat[i + 1], request_path) end
-  end
+  local headers = response.headers
+  local cookies = headers and headers["set-cookie"]
+  if cookies then self.jar:store_all(cookies, self.base_path .. path:match("^[^?]*")) end
 end
 
 -- After a successful login: keep the session cookie it set, and send it from now on.
@@ -471,6 +423,7 @@ function Client:dispatch(method, path, payload, options, customHeaders)
     timeout_ms = s.timeout,
     connect_timeout_ms = s.connectTimeout,
     max_response_bytes = s.maxResponseBytes,
+    header_rules = RULES,
   }
 
   local transport = self.transport
@@ -483,10 +436,10 @@ function Client:dispatch(method, path, payload, options, customHeaders)
       if response.status >= 200 and response.status < 300 then
         return success(response, call)
       end
-      headers = header_map(response.headers, false)
+      headers = Headers.without_lists(response.headers, RULES)
       err = http_error(response, headers, call)
     else
-      headers = failure.headers and header_map(failure.headers, false) or nil
+      headers = failure.headers and Headers.without_lists(failure.headers, RULES)
       err = Error.new {
         status = failure.status, type = failure.type, code = failure.code,
         message = failure.message, headers = headers,

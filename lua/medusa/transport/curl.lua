@@ -15,8 +15,8 @@ function CurlTransport.new(settings)
 end
 
 -- request: {method, url, headers = {{name, value}, ...}, body, timeout_ms,
---           connect_timeout_ms, max_response_bytes}
--- response: {status, headers = {name1, value1, ...}, body}
+--           connect_timeout_ms, max_response_bytes, header_rules?}
+-- response: {status, headers (a map with header_rules, else flat), body}
 -- err: {type, message, code, status?, headers?}
 function CurlTransport:send(request)
   request.ca_file = self.ca_file

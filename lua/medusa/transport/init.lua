@@ -3,8 +3,9 @@
 --   sleep(ms)                                (backoff between retries)
 --   close()
 -- request  = {method, url, headers = {{name, value}, ...}, body?, timeout_ms,
---             connect_timeout_ms, max_response_bytes}
--- response = {status, headers = {name1, value1, name2, value2, ...}, body}
+--             connect_timeout_ms, max_response_bytes, header_rules?}
+-- response = {status, headers, body}: headers is the lower-cased map built with
+--            header_rules (medusa.headers), or the flat {name1, value1, ...} list without
 -- err      = {type = "network"|"timeout"|"tls"|"too_large", message, code, status?, headers?}
 --
 -- Outside nginx every client uses libcurl. Inside nginx an automatic client decides per

@@ -7,6 +7,7 @@
 -- deadline per attempt, TLS with verification and SNI, maxResponseBytes while reading,
 -- and libcurl's error types and code names, so an err looks the same from both.
 local core = require "medusa.core"
+local Headers = require "medusa.headers"
 
 local ngx = rawget(_G, "ngx")
 if type(ngx) ~= "table" or type(ngx.socket) ~= "table" then
@@ -15,6 +16,8 @@ end
 local tcp = ngx.socket.tcp
 local monotonic_ms = core.monotonic_ms
 local concat, floor, min = table.concat, math.floor, math.min
+local byte, find, sub = string.byte, string.find, string.sub
+local lower_name = Headers.lower
 
 -- The libcurl transport's bounds on a response head: libcurl's own 100 KiB per line, and
 -- src/http.c's total.
@@ -37,6 +40,7 @@ function NgxTransport.new(settings)
   return setmetatable({
     pool_size = settings.poolSize or NgxTransport.DEFAULT_POOL_SIZE,
     pool_idle_ms = settings.poolIdleTimeout or NgxTransport.DEFAULT_POOL_IDLE_MS,
+    origins = {}, origin_count = 0, -- parsed origins, see send()
   }, NgxTransport)
 end
 
@@ -93,6 +97,34 @@ local function unsafe(s)
   return s:find("[\r\n%z]") ~= nil
 end
 
+-- The header lines of one request list, checked: the block after the request line and
+-- Host (each line with its CRLF), the caller's own Host line if any, whether the list sets
+-- Content-Length, and whether it asks the server to close the connection.
+local function header_block(headers)
+  local lines, host_line, has_length, close = {}, nil, false, false
+  for i = 1, #headers do
+    local name, value = headers[i][1], headers[i][2]
+    if type(name) ~= "string" or type(value) ~= "string" or name == "" or unsafe(name) or unsafe(value)
+      or name:find(":", 1, true) then
+      error(("medusa.ngx: request.headers[%d] is not a safe header"):format(i), 4)
+    end
+    local line = value == "" and (name .. ":") or (name .. ": " .. value)
+    local lower = name:lower()
+    if lower == "host" then
+      host_line = line
+    else
+      lines[#lines + 1] = line .. "\r\n"
+      if lower == "content-length" then has_length = true end
+      if lower == "connection" and value:lower():find("close", 1, true) then close = true end
+    end
+  end
+  return { concat(lines), host_line, has_length, close }
+end
+
+-- Blocks of the header lists the pipeline reuses unchanged (request.headers_reused): built
+-- once per list. Weak keys: a client that goes away takes its entry with it.
+local reused_blocks = setmetatable({}, { __mode = "k" })
+
 -- The request head and body exactly as libcurl writes them for the same request: request
 -- line, Host (a caller's Host takes its place), the headers in order ("Name:" for an empty
 -- value), then Content-Length for a request with a body unless the caller gave one.
@@ -100,32 +132,24 @@ end
 -- caller asked the server to close the connection.
 local function request_bytes(request, target, host_header)
   local method, headers = request.method, request.headers
-  local lines = { method .. " " .. target .. " HTTP/1.1", "Host: " .. host_header }
-  local has_length, close = false, false
-  for i = 1, #headers do
-    local name, value = headers[i][1], headers[i][2]
-    if type(name) ~= "string" or type(value) ~= "string" or name == "" or unsafe(name) or unsafe(value)
-      or name:find(":", 1, true) then
-      error(("medusa.ngx: request.headers[%d] is not a safe header"):format(i), 3)
+  local block
+  if request.headers_reused then
+    block = reused_blocks[headers]
+    if not block then
+      block = header_block(headers)
+      reused_blocks[headers] = block
     end
-    local line = value == "" and (name .. ":") or (name .. ": " .. value)
-    local lower = name:lower()
-    if lower == "host" then
-      lines[2] = line
-    else
-      lines[#lines + 1] = line
-      if lower == "content-length" then has_length = true end
-      if lower == "connection" and value:lower():find("close", 1, true) then close = true end
-    end
+  else
+    block = header_block(headers)
   end
-  local body = ""
-  if method ~= "GET" then -- as libcurl in GET mode, a GET never carries a body
-    body = request.body or ""
-    if not has_length then lines[#lines + 1] = "Content-Length: " .. #body end
+  local host_line = block[2] or ("Host: " .. host_header)
+  if method == "GET" then -- as libcurl in GET mode, a GET never carries a body
+    return concat { "GET ", target, " HTTP/1.1\r\n", host_line, "\r\n", block[1], "\r\n" }, block[4]
   end
-  lines[#lines + 1] = ""
-  lines[#lines + 1] = body
-  return concat(lines, "\r\n"), close
+  local body = request.body or ""
+  local length = block[3] and "" or ("Content-Length: " .. #body .. "\r\n")
+  return concat { method, " ", target, " HTTP/1.1\r\n", host_line, "\r\n", block[1], length, "\r\n", body },
+    block[4]
 end
 
 ---------------------------------------------------------------------------------------
@@ -156,21 +180,58 @@ function Reader:fill()
   return true
 end
 
--- One line without its CRLF (or LF), or nil, "too_large" when it would pass `limit` bytes.
-function Reader:line(limit)
+-- Finds the next line and consumes it: its first and last index in self.buf (without the
+-- CRLF or LF; last < first for an empty line), or nil, "too_large" when it would pass
+-- `limit` bytes, or nil, why from the socket.
+function Reader:next_line(limit)
   while true do
-    local nl = self.buf:find("\n", self.pos, true)
+    local buf, pos = self.buf, self.pos
+    local nl = find(buf, "\n", pos, true)
     if nl then
-      if nl - self.pos + 1 > limit then return nil, "too_large" end
-      local line = self.buf:sub(self.pos, nl - 1)
+      if nl - pos + 1 > limit then return nil, "too_large" end
       self.pos = nl + 1
-      if line:byte(-1) == 13 then line = line:sub(1, -2) end
-      return line
+      local e = nl - 1
+      if e >= pos and byte(buf, e) == 13 then e = e - 1 end
+      return pos, e
     end
-    if #self.buf - self.pos + 1 > limit then return nil, "too_large" end
+    if #buf - pos + 1 > limit then return nil, "too_large" end
     local ok, err = self:fill()
     if not ok then return nil, err end
   end
+end
+
+-- One line without its CRLF (or LF), or nil, "too_large" | why.
+function Reader:line(limit)
+  local first, last = self:next_line(limit)
+  if not first then return nil, last end
+  return sub(self.buf, first, last)
+end
+
+local function is_blank(b) return b == 32 or b == 9 end
+
+-- One header line, parsed where it lies in the buffer (no string for the line itself):
+-- name, value (both ends trimmed) for a field; "" for the empty line that ends a head;
+-- false, text for a folded continuation line (one starting with a space or tab, when
+-- `fold`: a field came before it; else such a line is read as a field); true for a line
+-- that is no field (skipped); nil, "too_large" | why as next_line.
+-- self.line_length is the line's length without its CRLF.
+function Reader:field(limit, fold)
+  local pos, e = self:next_line(limit)
+  if not pos then return nil, e end
+  local buf = self.buf
+  self.line_length = e - pos + 1
+  if e < pos then return "" end
+  if fold and is_blank(byte(buf, pos)) then
+    while pos <= e and is_blank(byte(buf, pos)) do pos = pos + 1 end
+    while e >= pos and is_blank(byte(buf, e)) do e = e - 1 end
+    return false, sub(buf, pos, e)
+  end
+  local colon = find(buf, ":", pos, true)
+  if not colon or colon > e then return true end
+  local v = colon + 1
+  while v <= e and is_blank(byte(buf, v)) do v = v + 1 end
+  while e >= v and is_blank(byte(buf, e)) do e = e - 1 end
+  return sub(buf, pos, colon - 1), sub(buf, v, e)
 end
 
 -- Exactly n bytes, appended to the list `parts`.
@@ -230,10 +291,36 @@ local function read_error(why, started, reader, head, limit, what)
   return fault("network", "CURLE_RECV_ERROR", "Recv failure: " .. tostring(why), head)
 end
 
+-- The fields that frame a response; read_head keeps every value of each, in order.
+local FRAMING = { ["content-length"] = true, ["transfer-encoding"] = true, connection = true }
+
+-- Adds one field to head.headers: the map built with the pipeline's rules (as src/http.c
+-- builds it; see medusa.headers), or without rules the flat list. Returns what a folded
+-- line after it continues: 1 a string value, 2 a list's last value, 3 nothing (dropped).
+local function add_field(headers, rules, name, value, lower)
+  if not rules then
+    local n = #headers
+    headers[n + 1], headers[n + 2] = name, value
+    return 1
+  end
+  local rule, seen = rules[lower], headers[lower]
+  if rule == "list" then
+    if seen then seen[#seen + 1] = value else headers[lower] = { value } end
+    return 2
+  elseif seen == nil then
+    headers[lower] = value
+    return 1
+  elseif rule ~= "first" then
+    headers[lower] = seen .. ", " .. value
+    return 1
+  end
+  return 3
+end
+
 -- Reads one response head, skipping interim 1xx heads as libcurl does. Returns
--- {status, version, headers = {flat}, map = {lower name = value list}}, or nil, why and
--- the partial head when the status line had arrived.
-local function read_head(reader)
+-- {status, version, headers, map = {lower framing name = value list}}, or nil, why and
+-- the partial head when the status line had arrived. headers: see add_field.
+local function read_head(reader, rules)
   local budget = MAX_HEAD_BYTES
   while true do
     local line, err = reader:line(min(budget, MAX_LINE_BYTES))
@@ -246,27 +333,32 @@ local function read_head(reader)
     end
     if not status then return nil, "not_http" end
     local head = { status = tonumber(status), version = tonumber(major) * 10 + tonumber(minor), headers = {}, map = {} }
-    local flat, map, n, last = head.headers, head.map, 0, nil
+    local headers, map = head.headers, head.map
+    local kind, key, framing = 0, nil, nil -- what a folded line continues: see add_field
     while true do
-      line, err = reader:line(min(budget, MAX_LINE_BYTES))
-      if not line then return nil, err == "too_large" and "head_too_large" or err, head end
-      budget = budget - #line - 2
-      if line == "" then break end
-      local first = line:byte(1)
-      if (first == 32 or first == 9) and last then
+      local name, value = reader:field(min(budget, MAX_LINE_BYTES), kind ~= 0)
+      if name == nil then return nil, value == "too_large" and "head_too_large" or value, head end
+      budget = budget - reader.line_length - 2
+      if name == "" then break end
+      if name == false then
         -- obsolete line folding: continues the previous value
-        flat[n] = flat[n] .. " " .. line:match("^[ \t]*(.-)[ \t]*$")
-        last[#last] = flat[n]
-      else
-        local name, value = line:match("^([^:]+):[ \t]*(.-)[ \t]*$")
-        if name then
-          flat[n + 1], flat[n + 2] = name, value
-          n = n + 2
-          local lower = name:lower()
-          local list = map[lower]
-          if not list then list = {}; map[lower] = list end
-          list[#list + 1] = value
-          last = list
+        if kind == 1 then
+          headers[key] = headers[key] .. " " .. value
+        elseif kind == 2 then
+          local list = headers[key]
+          list[#list] = list[#list] .. " " .. value
+        end
+        if framing then framing[#framing] = framing[#framing] .. " " .. value end
+      elseif name ~= true then
+        local lower = lower_name(name)
+        kind = add_field(headers, rules, name, value, lower)
+        key = rules and lower or #headers
+        if FRAMING[lower] then
+          framing = map[lower]
+          if not framing then framing = {}; map[lower] = framing end
+          framing[#framing + 1] = value
+        else
+          framing = nil
         end
       end
     end
@@ -277,8 +369,12 @@ end
 local function has_token(list, token)
   if not list then return false end
   for i = 1, #list do
-    for item in list[i]:gmatch("[^,]+") do
-      if item:match("^%s*(.-)%s*$"):lower() == token then return true end
+    local value = list[i]:lower()
+    -- most values name no such token at all: no need to split them
+    if find(value, token, 1, true) then
+      for item in value:gmatch("[^,]+") do
+        if item:match("^%s*(.-)%s*$") == token then return true end
+      end
     end
   end
   return false
@@ -286,7 +382,7 @@ end
 
 -- Reads the body the head announces. Returns body, reusable (the connection is at a
 -- clean message boundary and may go back to the pool) or nil, why.
-local function read_body(reader, head, limit)
+local function read_body(reader, head, limit, rules)
   local status, map = head.status, head.map
   if status == 204 or status == 304 then return "", true end
   if status == 101 then return "", false end -- the connection now speaks another protocol
@@ -316,17 +412,14 @@ local function read_body(reader, head, limit)
       if line ~= "" then return nil, (line or err == "too_large") and "bad_chunk" or err end
     end
     -- Trailer fields join the headers, as libcurl reports them; then the empty line.
-    local budget, flat = MAX_HEAD_BYTES, head.headers
+    local budget = MAX_HEAD_BYTES
     while true do
       local line, err = reader:line(min(budget, MAX_LINE_BYTES))
       if not line then return nil, err end
       if line == "" then break end
       budget = budget - #line - 2
       local name, value = line:match("^([^:]+):[ \t]*(.-)[ \t]*$")
-      if name then
-        local n = #flat
-        flat[n + 1], flat[n + 2] = name, value
-      end
+      if name then add_field(head.headers, rules, name, value, lower_name(name)) end
     end
     -- A body with both framings is suspect: never reuse that connection (RFC 9112 §6.1).
     return concat(parts), map["content-length"] == nil
@@ -392,7 +485,8 @@ local function remaining(deadline)
 end
 
 -- A connection from the pool, or a new one with TLS done. Returns sock, reused | nil, err.
-function NgxTransport:connect(scheme, host, port, deadline, started)
+function NgxTransport.connect(_, origin, deadline, started)
+  local scheme, host, port = origin.scheme, origin.host, origin.port
   local sock, why = tcp()
   if not sock then return nil, fault("network", "CURLE_COULDNT_CONNECT", tostring(why)) end
   local left = remaining(deadline)
@@ -400,10 +494,8 @@ function NgxTransport:connect(scheme, host, port, deadline, started)
   sock:settimeouts(left, left, left)
   -- Always our own pool name, so no other code's pooled connection is ever picked up;
   -- with poolSize 0 that pool stays empty (nothing is put back).
-  local options = { pool = NgxTransport.pool_name(scheme, host, port) }
-  if self.pool_size > 0 then options.pool_size = self.pool_size end
   local ok
-  ok, why = sock:connect(host, port, options)
+  ok, why = sock:connect(host, port, origin.options)
   if not ok then return nil, connect_error(why, host, port, started) end
   local reused = sock:getreusedtimes() or 0
   if scheme == "https" and reused == 0 then
@@ -437,7 +529,7 @@ local function reused_failed(why)
 end
 
 -- One exchange on one connection: response | nil, err.
-function NgxTransport:exchange(sock, reused, bytes, close_after, deadline, limit, started)
+function NgxTransport:exchange(sock, reused, bytes, close_after, deadline, limit, started, rules)
   local left = remaining(deadline)
   if left < 1 then
     sock:close()
@@ -454,7 +546,7 @@ function NgxTransport:exchange(sock, reused, bytes, close_after, deadline, limit
 
   local reader = new_reader(sock, deadline)
   local head, partial
-  head, why, partial = read_head(reader)
+  head, why, partial = read_head(reader, rules)
   if not head then
     sock:close()
     if reader.received == 0 and reused > 0 and why ~= "timeout" then return nil, reused_failed(why) end
@@ -468,7 +560,7 @@ function NgxTransport:exchange(sock, reused, bytes, close_after, deadline, limit
     return nil, read_error(why, started, reader, partial, limit, "reading the response head")
   end
 
-  local body, reusable = read_body(reader, head, limit)
+  local body, reusable = read_body(reader, head, limit, rules)
   if body == nil then
     why = reusable
     sock:close()
@@ -499,19 +591,39 @@ function NgxTransport:exchange(sock, reused, bytes, close_after, deadline, limit
 end
 
 -- request: {method, url, headers = {{name, value}, ...}, body?, timeout_ms,
---           connect_timeout_ms, max_response_bytes}
--- response: {status, headers = {name1, value1, ...}, body, connects, reused}
+--           connect_timeout_ms, max_response_bytes, header_rules?}
+-- response: {status, headers, body, connects, reused}; headers: the map medusa.headers
+--           builds with header_rules, else the flat {name1, value1, ...} list
 -- err: {type = network|timeout|tls|too_large, message, code, status?, headers?}
 function NgxTransport:send(request)
   local started = monotonic_ms()
   local deadline = started + (request.timeout_ms or 30000)
   local connect_deadline = min(deadline, started + (request.connect_timeout_ms or 10000))
   local limit = request.max_response_bytes or 32 * 1024 * 1024
-  local scheme, host, port, target, host_header = parse_url(request.url)
-  local bytes, close_after = request_bytes(request, target, host_header)
-  local sock, reused = self:connect(scheme, host, port, connect_deadline, started)
+  local url = request.url
+  -- The origin (scheme://authority) is parsed once per client and origin; the target is
+  -- what follows it. The pipeline's URLs always have a path ("/..."), at index > 8.
+  local slash = url:find("/", 9, true)
+  local origin = slash and self.origins[url:sub(1, slash - 1)]
+  local target
+  if origin then
+    target = url:sub(slash)
+  else
+    local scheme, host, port, host_header
+    scheme, host, port, target, host_header = parse_url(url)
+    origin = { scheme = scheme, host = host, port = port, host_header = host_header,
+      options = { pool = NgxTransport.pool_name(scheme, host, port),
+        pool_size = self.pool_size > 0 and self.pool_size or nil } }
+    if slash and url:sub(slash) == target and self.origin_count < 16 then
+      self.origins[url:sub(1, slash - 1)] = origin
+      self.origin_count = self.origin_count + 1
+    end
+  end
+  local bytes, close_after = request_bytes(request, target, origin.host_header)
+  local sock, reused = self:connect(origin, connect_deadline, started)
   if not sock then return nil, reused end
-  return self:exchange(sock, reused, bytes, close_after, deadline, limit, started)
+  -- With the pipeline's header_rules, headers come back as the map src/http.c builds.
+  return self:exchange(sock, reused, bytes, close_after, deadline, limit, started, request.header_rules)
 end
 
 function NgxTransport.sleep(_, ms)

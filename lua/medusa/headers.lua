@@ -1,0 +1,68 @@
+-- medusa.headers: what repeated response header fields become, as Node's http module
+-- decides it (medusa-js sees headers through Node). The rules are handed to the transport
+-- with each request: the libcurl transport applies them in C while it builds the map, the
+-- cosocket transport through Headers.map below. Both give the same map.
+local Headers = {}
+
+-- lower-cased name -> "first" (Node keeps the first field and discards repeats) or "list"
+-- (every field kept, in order); any other name joins its repeats with ", ".
+-- Keeping the first Retry-After, e.g., times a retry as medusa-js does instead of
+-- joining two values into garbage.
+Headers.RULES = {
+  ["set-cookie"] = "list",
+  age = "first", authorization = "first", ["content-length"] = "first", ["content-type"] = "first",
+  etag = "first", expires = "first", from = "first", host = "first", ["if-modified-since"] = "first",
+  ["if-unmodified-since"] = "first", ["last-modified"] = "first", location = "first",
+  ["max-forwards"] = "first", ["proxy-authorization"] = "first", referer = "first",
+  ["retry-after"] = "first", server = "first", ["user-agent"] = "first",
+}
+
+-- Lower-cased header names, remembered: a table lookup is cheaper than string.lower on
+-- every header of every response. Bounded, since a server chooses the names.
+local lower_names, lower_count = {}, 0
+local function lower(name)
+  local l = lower_names[name]
+  if l then return l end
+  l = name:lower()
+  if lower_count < 512 then
+    lower_names[name] = l
+    lower_count = lower_count + 1
+  end
+  return l
+end
+Headers.lower = lower
+
+-- A flat {name1, value1, ...} list in wire order (folded lines already joined) -> the map.
+function Headers.map(flat, rules)
+  local map = {}
+  for i = 1, #flat, 2 do
+    local name, value = lower(flat[i]), flat[i + 1]
+    local rule, seen = rules[name], map[name]
+    if rule == "list" then
+      if seen then seen[#seen + 1] = value else map[name] = { value } end
+    elseif seen == nil then
+      map[name] = value
+    elseif rule ~= "first" then
+      map[name] = seen .. ", " .. value
+    end
+  end
+  return map
+end
+
+-- The map without its "list" fields (Set-Cookie): what an error object carries, so that a
+-- session cookie never lands in a log line. The same table when there is nothing to drop.
+function Headers.without_lists(map, rules)
+  local copy
+  for name, value in pairs(map) do
+    if type(value) == "table" and rules[name] == "list" then
+      if not copy then
+        copy = {}
+        for k, v in pairs(map) do copy[k] = v end
+      end
+      copy[name] = nil
+    end
+  end
+  return copy or map
+end
+
+return Headers
