@@ -177,6 +177,18 @@ static http_client *check_open(lua_State *L) {
   return c;
 }
 
+/* Whether any variable libcurl takes a proxy setting from is set. */
+static int proxy_env_set(void) {
+  static const char *const names[] = {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",
+                                      "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY", NULL};
+  int i;
+  for (i = 0; names[i] != NULL; i++) {
+    const char *v = getenv(names[i]);
+    if (v != NULL && v[0] != '\0') return 1;
+  }
+  return 0;
+}
+
 static int l_http_new(lua_State *L) {
   http_client *c = compat_newuserdata(L, sizeof *c);
   memset(c, 0, sizeof *c); /* safe for __gc before anything below can raise */
@@ -201,6 +213,13 @@ static int l_http_new(lua_State *L) {
   curl_easy_setopt(c->curl, CURLOPT_PREREQFUNCTION, on_prereq);
   curl_easy_setopt(c->curl, CURLOPT_PREREQDATA, c);
 #endif
+  /* libcurl reads the proxy variables on every request (six getenv scans of the whole
+   * environment). They are read once here instead: with none set, proxies are switched
+   * off explicitly, which skips those scans; with any set, libcurl keeps reading them. */
+  if (!proxy_env_set()) {
+    curl_easy_setopt(c->curl, CURLOPT_PROXY, "");
+    curl_easy_setopt(c->curl, CURLOPT_NOPROXY, "");
+  }
   return 1;
 }
 
