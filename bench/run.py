@@ -278,8 +278,8 @@ def measure_requests(cfg, opts, base, ops, data, log):
                     log(f"{op} rep {rep + 1} {key}: ERROR {e}")
 
 
-# Decoded values kept alive at once by the memory runs: enough that the heap they keep (~17 and ~31 MB) dwarfs the allocator's
-# run-to-run noise in peak RSS (a few hundred kB).
+# Decoded values kept alive at once by the memory runs: enough that the heap they keep
+# (~17 and ~31 MB) dwarfs the allocator's run-to-run noise in peak RSS (a few hundred kB).
 HOLD_SMALL, HOLD_BIG = 16000, 16
 CODECS = [  # (key, label, interpreter, codec)
     ("medusa54", "medusa-lua, lua5.4", "lua5.4", "medusa"),
