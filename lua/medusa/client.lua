@@ -411,12 +411,12 @@ function Client:dispatch(method, path, payload, options, customHeaders)
   local s = self.settings
   -- axios joins with exactly one slash: baseUrl's trailing ones are gone already.
   local url = self.base .. (path:byte(2) == 47 and path:gsub("^/+", "/") or path)
-  local call = { method = method, url = url, attempts = 0 }
   local request_headers, headers_reused =
     self:build_headers(method, path, options, option_names, customHeaders, custom_names)
+  -- Also the call's record for results and errors: attempts counts what was sent.
   local request = {
     method = method,
-    url = call.url,
+    url = url,
     headers = request_headers,
     headers_reused = headers_reused,
     body = body,
@@ -424,29 +424,30 @@ function Client:dispatch(method, path, payload, options, customHeaders)
     connect_timeout_ms = s.connectTimeout,
     max_response_bytes = s.maxResponseBytes,
     header_rules = RULES,
+    attempts = 0,
   }
 
   local transport = self.transport
   while true do
-    call.attempts = call.attempts + 1
+    request.attempts = request.attempts + 1
     local response, failure = transport:send(request)
     local err, headers
     if self.jar.enabled then self:keep_cookies(response or failure, path) end
     if response then
       if response.status >= 200 and response.status < 300 then
-        return success(response, call)
+        return success(response, request)
       end
       headers = Headers.without_lists(response.headers, RULES)
-      err = http_error(response, headers, call)
+      err = http_error(response, headers, request)
     else
       headers = failure.headers and Headers.without_lists(failure.headers, RULES)
       err = Error.new {
         status = failure.status, type = failure.type, code = failure.code,
         message = failure.message, headers = headers,
-        attempts = call.attempts, method = method, url = call.url,
+        attempts = request.attempts, method = method, url = url,
       }
     end
-    local retries_done = call.attempts - 1
+    local retries_done = request.attempts - 1
     if retries_done >= s.maxRetries or not retryable(method, err, err.status ~= nil) then
       return nil, err
     end
