@@ -232,6 +232,7 @@ def request_contenders(cfg, opts, base):
     """(key, label, run(op) -> {"rps", "cpu_us"?}) in the order of the table."""
     env54, envjit = lua_env(f"{ROOT}/build/5.4/?.so"), lua_env(opts.luajit_cpath)
     loop = os.path.join(BENCH, "lua", "client_loop.lua")
+    floor = os.path.join(BENCH, "lua", "floor_loop.lua")
     node_loop = os.path.join(NODE_DIR, "client_loop.js")
     n, w, lw = str(cfg["n"]), str(cfg["warmup"]), str(cfg["long_warmup"])
 
@@ -254,6 +255,10 @@ def request_contenders(cfg, opts, base):
          lambda op: loop_result([RAW_CURL, url(op), n, w] + ([POST_BODY] if op == "post" else []))),
         ("lua54", "medusa-lua, lua5.4", lambda op: loop_result(["lua5.4", loop, base, op, n, w], env54)),
         ("luajit", "medusa-lua, luajit", lambda op: loop_result(["luajit", loop, base, op, n, w], envjit)),
+        ("floor_perform", "floor, lua5.4: the C transport's perform alone, same request bytes (bench/lua/floor_loop.lua)",
+         lambda op: loop_result(["lua5.4", floor, base, op, n, w, "perform"], env54)),
+        ("floor_decode", "floor, lua5.4: perform, then the body decoded into Lua tables",
+         lambda op: loop_result(["lua5.4", floor, base, op, n, w, "decode"], env54)),
         ("js", f"medusa-js 6.1.10, node ({cfg['warmup']:,} warm-up)", lambda op: node("medusa-js", op, w)),
         ("js_warm", f"medusa-js 6.1.10, node ({cfg['long_warmup']:,} warm-up)", lambda op: node("medusa-js", op, lw)),
         ("node_http", "node http keep-alive + JSON.parse (reference)", lambda op: node("http", op, w)),
@@ -466,6 +471,8 @@ def info_rows(results):
         for a, b, what in (("rawc", "js", "the raw C loop vs medusa-js, same warm-up (the most any libcurl "
                                           "client can show against the 3.5× and 1/5 targets)"),
                            ("lua54", "js_warm", "vs medusa-js after the long warm-up"),
+                           ("floor_perform", "rawc", "floor: perform alone (no pipeline, no decode) vs the raw C loop"),
+                           ("floor_decode", "rawc", "floor: perform + decode into Lua tables vs the raw C loop"),
                            ("luajit", "rawc", "luajit vs the raw C loop"),
                            ("lua54", "rawc", "lua5.4 vs the raw C loop")):
             if op == "get" and a == "lua54" and b == "rawc":
