@@ -392,8 +392,10 @@ end
 -- resources): the same pipeline without re-scanning the path.
 function Client:dispatch(method, path, payload, options, customHeaders)
   if self.closed then Error.raise("attempt to use a closed client") end
-  local option_names = Client.check_headers("options", options)
-  local custom_names = Client.check_headers("customHeaders", customHeaders)
+  -- Most calls pass neither: checked here, not by a call (check_headers' loop keeps LuaJIT
+  -- from compiling this function when it is called on every request).
+  local option_names = options == nil and NO_NAMES or Client.check_headers("options", options)
+  local custom_names = customHeaders == nil and NO_NAMES or Client.check_headers("customHeaders", customHeaders)
 
   local body
   if METHODS_WITH_BODY[method] then

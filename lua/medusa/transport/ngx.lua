@@ -183,21 +183,27 @@ end
 -- Finds the next line and consumes it: its first and last index in self.buf (without the
 -- CRLF or LF; last < first for an empty line), or nil, "too_large" when it would pass
 -- `limit` bytes, or nil, why from the socket.
+-- The common case, a line already in the buffer, has no loop, so LuaJIT compiles it into
+-- its callers' traces (a loop here, rarely taken twice, got the whole head parser
+-- blacklisted and interpreted); reading more is the slow path below.
 function Reader:next_line(limit)
-  while true do
-    local buf, pos = self.buf, self.pos
-    local nl = find(buf, "\n", pos, true)
-    if nl then
-      if nl - pos + 1 > limit then return nil, "too_large" end
-      self.pos = nl + 1
-      local e = nl - 1
-      if e >= pos and byte(buf, e) == 13 then e = e - 1 end
-      return pos, e
-    end
-    if #buf - pos + 1 > limit then return nil, "too_large" end
+  local buf, pos = self.buf, self.pos
+  local nl = find(buf, "\n", pos, true)
+  if not nl then return self:next_line_after_fill(limit) end
+  if nl - pos + 1 > limit then return nil, "too_large" end
+  self.pos = nl + 1
+  local e = nl - 1
+  if e >= pos and byte(buf, e) == 13 then e = e - 1 end
+  return pos, e
+end
+
+function Reader:next_line_after_fill(limit)
+  repeat
+    if #self.buf - self.pos + 1 > limit then return nil, "too_large" end
     local ok, err = self:fill()
     if not ok then return nil, err end
-  end
+  until find(self.buf, "\n", self.pos, true)
+  return self:next_line(limit)
 end
 
 -- One line without its CRLF (or LF), or nil, "too_large" | why.
@@ -268,6 +274,13 @@ function Reader:rest(parts, limit)
       return nil, err
     end
   end
+end
+
+-- The next n bytes, all of them already in the buffer (see pending), as one string.
+function Reader:take(n)
+  local pos = self.pos
+  self.pos = pos + n
+  return sub(self.buf, pos, pos + n - 1)
 end
 
 function Reader:pending()
@@ -380,6 +393,17 @@ local function has_token(list, token)
   return false
 end
 
+-- The number a field value of ASCII digits only spells (at most 15 of them), else nil.
+local function digits_value(s)
+  local n = #s
+  if n == 0 or n > 15 then return nil end
+  for i = 1, n do
+    local b = byte(s, i)
+    if b < 48 or b > 57 then return nil end
+  end
+  return tonumber(s)
+end
+
 -- Reads the body the head announces. Returns body, reusable (the connection is at a
 -- clean message boundary and may go back to the pool) or nil, why.
 local function read_body(reader, head, limit, rules)
@@ -426,7 +450,12 @@ local function read_body(reader, head, limit, rules)
   end
   local lengths = map["content-length"]
   if lengths then
-    local length
+    local length = #lengths == 1 and digits_value(lengths[1])
+    if length and length <= limit and reader:pending() >= length then
+      -- the common case: one plain length, the whole body already read with the head
+      return reader:take(length), true
+    end
+    length = nil
     for i = 1, #lengths do
       for item in lengths[i]:gmatch("[^,]+") do
         local digits = item:match("^%s*(%d+)%s*$")
