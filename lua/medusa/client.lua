@@ -429,34 +429,45 @@ function Client:dispatch(method, path, payload, options, customHeaders)
     attempts = 0,
   }
 
-  local transport = self.transport
+  -- The first attempt comes before the retry loop, so that a call that succeeds at once
+  -- never enters a loop (LuaJIT gives up compiling a function whose every call enters a
+  -- loop that runs once).
+  local result, err, headers, final = self:attempt(request, path)
+  if result or final then return result, err end
   while true do
-    request.attempts = request.attempts + 1
-    local response, failure = transport:send(request)
-    local err, headers
-    if self.jar.enabled then self:keep_cookies(response or failure, path) end
-    if response then
-      if response.status >= 200 and response.status < 300 then
-        return success(response, request)
-      end
-      headers = Headers.without_lists(response.headers, RULES)
-      err = http_error(response, headers, request)
-    else
-      headers = failure.headers and Headers.without_lists(failure.headers, RULES)
-      err = Error.new {
-        status = failure.status, type = failure.type, code = failure.code,
-        message = failure.message, headers = headers,
-        attempts = request.attempts, method = method, url = url,
-      }
-    end
     local retries_done = request.attempts - 1
     if retries_done >= s.maxRetries or not retryable(method, err, err.status ~= nil) then
       return nil, err
     end
     local delay = Client.retry_delay(retries_done + 1, headers)
     if delay == nil then return nil, err end
-    transport:sleep(delay)
+    self.transport:sleep(delay)
+    result, err, headers, final = self:attempt(request, path)
+    if result or final then return result, err end
   end
+end
+
+-- One attempt of a call: result | nil, err, headers (the error's header map, for the
+-- retry policy) | nil, err, nil, true when that error must not be retried (a 2xx that
+-- could not be read).
+function Client:attempt(request, path)
+  request.attempts = request.attempts + 1
+  local response, failure = self.transport:send(request)
+  if self.jar.enabled then self:keep_cookies(response or failure, path) end
+  if response then
+    if response.status >= 200 and response.status < 300 then
+      local result, err = success(response, request)
+      return result, err, nil, true
+    end
+    local headers = Headers.without_lists(response.headers, RULES)
+    return nil, http_error(response, headers, request), headers
+  end
+  local headers = failure.headers and Headers.without_lists(failure.headers, RULES)
+  return nil, Error.new {
+    status = failure.status, type = failure.type, code = failure.code,
+    message = failure.message, headers = headers,
+    attempts = request.attempts, method = request.method, url = request.url,
+  }, headers
 end
 
 return Client
