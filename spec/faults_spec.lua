@@ -35,13 +35,7 @@ local function times(step, n)
   return steps
 end
 
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local read_file = Server.read_file
 
 -- The interpreter running this spec (lua5.4 or luajit), for subprocess scenarios.
 local function interpreter()

@@ -8,19 +8,7 @@ local shq, run = Server.shell_quote, Server.run
 local TMP = os.tmpname() -- a scratch file; siblings get suffixes
 local started_pids = {}
 
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
-local function write_file(path, data)
-  local f = assert(io.open(path, "wb"))
-  f:write(data)
-  f:close()
-end
+local read_file, write_file = Server.read_file, Server.write_file
 
 local function start(opts)
   local srv = Server.start(opts)

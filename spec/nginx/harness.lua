@@ -19,23 +19,7 @@ local run, shq = Server.run, Server.shell_quote
 local Nginx = {}
 Nginx.__index = Nginx
 
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
-local function write_file(path, data)
-  local f = assert(io.open(path, "wb"))
-  f:write(data)
-  f:close()
-end
-
-local function sleep(secs)
-  os.execute(("sleep %.3f"):format(secs))
-end
+local read_file, write_file, sleep = Server.read_file, Server.write_file, Server.sleep
 
 local function alive(pid)
   local stat = read_file("/proc/" .. pid .. "/stat")

@@ -22,6 +22,7 @@
 --   Server.refused_port()   -> a 127.0.0.1 port where nothing listens
 --   Server.header(rec, name), Server.header_count(rec, name)  -- case-insensitive
 --   Server.b64encode(s), Server.b64decode(s)
+--   Server.read_file(path) -> contents | nil, Server.write_file(path, data), Server.sleep(secs)
 -- The step language is documented at the top of server.py.
 
 local cjson = require "cjson"
@@ -392,5 +393,9 @@ end
 
 Server.shell_quote = shq
 Server.run = run
+-- Small file and time helpers the other spec support files share.
+Server.read_file = read_file
+Server.write_file = write_file
+Server.sleep = sleep
 
 return Server
