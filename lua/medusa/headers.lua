@@ -1,7 +1,9 @@
 -- medusa.headers: what repeated response header fields become, as Node's http module
 -- decides it (medusa-js sees headers through Node). The rules are handed to the transport
 -- with each request: the libcurl transport applies them in C while it builds the map, the
--- cosocket transport through Headers.map below. Both give the same map.
+-- cosocket transport field by field through Headers.add below. Both give the same map,
+-- and Headers.map (the same rules over a flat list) is the reference the specs and the
+-- fuzzer compare the C map with.
 local Headers = {}
 
 -- lower-cased name -> "first" (Node keeps the first field and discards repeats) or "list"
@@ -32,19 +34,29 @@ local function lower(name)
 end
 Headers.lower = lower
 
+-- Adds one field (its lower-cased name) to a map by the rules. Returns what a folded line
+-- after it would continue: 1 the name's string value, 2 its list's last value, 3 nothing
+-- (a repeat the rules dropped).
+function Headers.add(map, rules, name, value)
+  local rule, seen = rules[name], map[name]
+  if rule == "list" then
+    if seen then seen[#seen + 1] = value else map[name] = { value } end
+    return 2
+  elseif seen == nil then
+    map[name] = value
+    return 1
+  elseif rule ~= "first" then
+    map[name] = seen .. ", " .. value
+    return 1
+  end
+  return 3
+end
+
 -- A flat {name1, value1, ...} list in wire order (folded lines already joined) -> the map.
 function Headers.map(flat, rules)
   local map = {}
   for i = 1, #flat, 2 do
-    local name, value = lower(flat[i]), flat[i + 1]
-    local rule, seen = rules[name], map[name]
-    if rule == "list" then
-      if seen then seen[#seen + 1] = value else map[name] = { value } end
-    elseif seen == nil then
-      map[name] = value
-    elseif rule ~= "first" then
-      map[name] = seen .. ", " .. value
-    end
+    Headers.add(map, rules, lower(flat[i]), flat[i + 1])
   end
   return map
 end

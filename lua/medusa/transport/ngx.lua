@@ -17,7 +17,7 @@ local tcp = ngx.socket.tcp
 local monotonic_ms = core.monotonic_ms
 local concat, floor, min = table.concat, math.floor, math.min
 local byte, find, sub = string.byte, string.find, string.sub
-local lower_name = Headers.lower
+local lower_name, add_to_map = Headers.lower, Headers.add
 
 -- The libcurl transport's bounds on a response head: libcurl's own 100 KiB per line, and
 -- src/http.c's total.
@@ -311,23 +311,10 @@ local FRAMING = { ["content-length"] = true, ["transfer-encoding"] = true, conne
 -- builds it; see medusa.headers), or without rules the flat list. Returns what a folded
 -- line after it continues: 1 a string value, 2 a list's last value, 3 nothing (dropped).
 local function add_field(headers, rules, name, value, lower)
-  if not rules then
-    local n = #headers
-    headers[n + 1], headers[n + 2] = name, value
-    return 1
-  end
-  local rule, seen = rules[lower], headers[lower]
-  if rule == "list" then
-    if seen then seen[#seen + 1] = value else headers[lower] = { value } end
-    return 2
-  elseif seen == nil then
-    headers[lower] = value
-    return 1
-  elseif rule ~= "first" then
-    headers[lower] = seen .. ", " .. value
-    return 1
-  end
-  return 3
+  if rules then return add_to_map(headers, rules, lower, value) end
+  local n = #headers
+  headers[n + 1], headers[n + 2] = name, value
+  return 1
 end
 
 -- Reads one response head, skipping interim 1xx heads as libcurl does. Returns
