@@ -380,6 +380,14 @@ static int head_scan_next(head_scan *s, int fold, const char **name, size_t *nle
   return LINE_FIELD;
 }
 
+/* Replaces the string on top of the stack with it .. sep .. value (a folded line's text
+ * or a repeated field's value). */
+static void append_to_top(lua_State *L, const char *sep, const char *value, size_t vlen) {
+  lua_pushstring(L, sep);
+  lua_pushlstring(L, value, vlen);
+  lua_concat(L, 3);
+}
+
 /* Pushes the response head as a flat list {name1, value1, name2, value2, ...} in wire
  * order and spelling; the pipeline decides what names mean. */
 static void push_headers(lua_State *L, const membuf *head) {
@@ -392,9 +400,7 @@ static void push_headers(lua_State *L, const membuf *head) {
   while ((kind = head_scan_next(&scan, n > 0, &name, &nlen, &value, &vlen)) != LINE_END) {
     if (kind == LINE_FOLD) { /* continue the previous value */
       lua_rawgeti(L, -1, n);
-      lua_pushliteral(L, " ");
-      lua_pushlstring(L, value, vlen);
-      lua_concat(L, 3);
+      append_to_top(L, " ", value, vlen);
       lua_rawseti(L, -2, n);
     } else if (kind == LINE_FIELD) {
       lua_pushlstring(L, name, nlen);
@@ -437,38 +443,21 @@ static void push_header_map(lua_State *L, const membuf *head, int rules) {
   while ((kind = head_scan_next(&scan, last_kind != 0, &name, &nlen, &value, &vlen)) != LINE_END) {
     char rule = 0; /* 'f' first, 'l' list, 0 join */
     if (kind == LINE_SKIP || (kind == LINE_FOLD && last_kind == 3)) continue;
-    if (kind == LINE_FOLD) {
-      lua_pushvalue(L, last);
-      lua_rawget(L, map);
-      if (last_kind == 2) {
-        int n = (int)compat_rawlen(L, -1);
-        lua_rawgeti(L, -1, n);
-        lua_pushliteral(L, " ");
-        lua_pushlstring(L, value, vlen);
-        lua_concat(L, 3);
-        lua_rawseti(L, -2, n);
-        lua_pop(L, 1);
-      } else {
-        lua_pushliteral(L, " ");
-        lua_pushlstring(L, value, vlen);
-        lua_concat(L, 3);
+    if (kind == LINE_FIELD) {
+      push_lower(L, name, nlen);
+      lua_replace(L, last);
+      if (rules != 0) {
         lua_pushvalue(L, last);
-        lua_insert(L, -2);
-        lua_rawset(L, map);
+        lua_rawget(L, rules);
+        if (lua_type(L, -1) == LUA_TSTRING) rule = *lua_tostring(L, -1);
+        lua_pop(L, 1);
       }
-      continue;
-    }
-    push_lower(L, name, nlen);
-    lua_replace(L, last);
-    if (rules != 0) {
-      lua_pushvalue(L, last);
-      lua_rawget(L, rules);
-      if (lua_type(L, -1) == LUA_TSTRING) rule = *lua_tostring(L, -1);
-      lua_pop(L, 1);
     }
     lua_pushvalue(L, last);
-    lua_rawget(L, map);
-    if (rule == 'l') {
+    lua_rawget(L, map); /* what the name holds so far */
+    if (kind == LINE_FOLD && last_kind == 1) {
+      append_to_top(L, " ", value, vlen);
+    } else if (kind == LINE_FOLD || rule == 'l') { /* a list: fold into its last value, or add one */
       int n;
       if (lua_isnil(L, -1)) {
         lua_pop(L, 1);
@@ -478,28 +467,33 @@ static void push_header_map(lua_State *L, const membuf *head, int rules) {
         lua_rawset(L, map);
       }
       n = (int)compat_rawlen(L, -1);
-      lua_pushlstring(L, value, vlen);
-      lua_rawseti(L, -2, n + 1);
+      if (kind == LINE_FOLD) {
+        lua_rawgeti(L, -1, n);
+        append_to_top(L, " ", value, vlen);
+        lua_rawseti(L, -2, n);
+      } else {
+        lua_pushlstring(L, value, vlen);
+        lua_rawseti(L, -2, n + 1);
+        last_kind = 2;
+      }
       lua_pop(L, 1);
-      last_kind = 2;
+      continue;
     } else if (lua_isnil(L, -1)) {
       lua_pop(L, 1);
-      lua_pushvalue(L, last);
       lua_pushlstring(L, value, vlen);
-      lua_rawset(L, map);
       last_kind = 1;
     } else if (rule == 'f') {
       lua_pop(L, 1);
       last_kind = 3;
+      continue;
     } else {
-      lua_pushliteral(L, ", ");
-      lua_pushlstring(L, value, vlen);
-      lua_concat(L, 3);
-      lua_pushvalue(L, last);
-      lua_insert(L, -2);
-      lua_rawset(L, map);
+      append_to_top(L, ", ", value, vlen);
       last_kind = 1;
     }
+    /* map[name] = the string on top */
+    lua_pushvalue(L, last);
+    lua_insert(L, -2);
+    lua_rawset(L, map);
   }
   lua_settop(L, map);
 }
