@@ -8,9 +8,9 @@ source = {
   url = "git+file:///medusa-lua.git",
 }
 description = {
-  summary = "Medusa v1 Store API payment-collections client: libcurl and a JSON codec in C, a thin Lua layer",
+  summary = "Medusa v1 Store API client: libcurl and a JSON codec in C, a thin Lua layer",
   detailed = [[
-A Lua client for the Medusa v1 Store API's payment collections, wire-identical to
+A Lua client for the Medusa v1 Store API (every store resource of medusa-js), wire-identical to
 @medusajs/medusa-js 6.x where medusa-js is right, safer where it is not.]],
   license = "MIT",
 }
@@ -38,8 +38,25 @@ build = {
     ["medusa.error"] = "lua/medusa/error.lua",
     ["medusa.json"] = "lua/medusa/json.lua",
     ["medusa.resource"] = "lua/medusa/resource.lua",
-    ["medusa.resources.payment_collections"] = "lua/medusa/resources/payment_collections.lua",
+    ["medusa.resources"] = "lua/medusa/resources/init.lua",
     ["medusa.resources.auth"] = "lua/medusa/resources/auth.lua",
+    ["medusa.resources.carts"] = "lua/medusa/resources/carts.lua",
+    ["medusa.resources.collections"] = "lua/medusa/resources/collections.lua",
+    ["medusa.resources.customers"] = "lua/medusa/resources/customers.lua",
+    ["medusa.resources.gift_cards"] = "lua/medusa/resources/gift_cards.lua",
+    ["medusa.resources.order_edits"] = "lua/medusa/resources/order_edits.lua",
+    ["medusa.resources.orders"] = "lua/medusa/resources/orders.lua",
+    ["medusa.resources.payment_collections"] = "lua/medusa/resources/payment_collections.lua",
+    ["medusa.resources.payment_methods"] = "lua/medusa/resources/payment_methods.lua",
+    ["medusa.resources.product_categories"] = "lua/medusa/resources/product_categories.lua",
+    ["medusa.resources.product_tags"] = "lua/medusa/resources/product_tags.lua",
+    ["medusa.resources.product_types"] = "lua/medusa/resources/product_types.lua",
+    ["medusa.resources.products"] = "lua/medusa/resources/products.lua",
+    ["medusa.resources.regions"] = "lua/medusa/resources/regions.lua",
+    ["medusa.resources.return_reasons"] = "lua/medusa/resources/return_reasons.lua",
+    ["medusa.resources.returns"] = "lua/medusa/resources/returns.lua",
+    ["medusa.resources.shipping_options"] = "lua/medusa/resources/shipping_options.lua",
+    ["medusa.resources.swaps"] = "lua/medusa/resources/swaps.lua",
     ["medusa.transport"] = "lua/medusa/transport/init.lua",
     ["medusa.transport.curl"] = "lua/medusa/transport/curl.lua",
     ["medusa.transport.ngx"] = "lua/medusa/transport/ngx.lua",

@@ -21,6 +21,18 @@ describe("the rockspec", function()
     sh("rm -rf " .. tmp)
   end)
 
+  it("lists every Lua module of lua/medusa under its module name", function()
+    local rockspec = assert(io.open("medusa-lua-dev-1.rockspec")):read("a")
+    local _, files = sh("cd lua && find medusa -name '*.lua' ! -name meta.lua | sort")
+    local count = 0
+    for file in files:gmatch("(medusa[^\n]-%.lua)\n") do
+      local module = file:gsub("/init%.lua$", ""):gsub("%.lua$", ""):gsub("/", ".")
+      assert.truthy(rockspec:find(('["%s"] = "lua/%s"'):format(module, file), 1, true), file .. " is not in the rockspec")
+      count = count + 1
+    end
+    assert.is_true(count > 20)
+  end)
+
   it("installs offline and the installed module works on its own", function()
     local rc, out = sh(("cd %s/src && HOME=%s/home luarocks make --lua-version=5.4 --deps-mode=none --tree=%s/tree medusa-lua-dev-1.rockspec")
       :format(tmp, tmp, tmp))

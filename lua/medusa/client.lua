@@ -15,9 +15,6 @@ Client.__name = "medusa.Client"
 local VERSION = core.version
 local USER_AGENT = ("medusa-lua/%s libcurl/%s"):format(VERSION, core.curl_version)
 
--- Fields of this API that are JSON arrays even when the caller passes an empty table.
-local ARRAY_KEYS = { session_ids = true, sessions = true }
-
 -- Admin routes medusa-js sends without the API token (spec §1.3 step 3).
 local UNAUTHENTICATED_ADMIN = {
   ["/admin/auth"] = "POST",
@@ -113,7 +110,9 @@ end
 ---------------------------------------------------------------------------------------
 
 -- settings: the checked config of medusa.new (see init.lua); transport: send/sleep/close.
-function Client.new(settings, transport)
+-- array_keys: the fields that stay JSON arrays when empty in a body client.request sends
+-- (the resources pass their route's own).
+function Client.new(settings, transport, array_keys)
   local self = setmetatable({
     settings = settings,
     transport = transport,
@@ -121,6 +120,8 @@ function Client.new(settings, transport)
     custom_names = Client.check_headers("customHeaders", settings.customHeaders),
     closed = false,
     bearer = nil, -- a store JWT from auth.getToken, for this client only
+    publishable_key = settings.publishableApiKey, -- setPublishableKey replaces it
+    array_keys = array_keys,
     fixed_headers = {}, -- [is an admin call] = the reusable header list (build_headers)
   }, Client)
   self.jar = Cookies.new(self.base:lower():sub(1, 8) == "https://")
@@ -178,8 +179,8 @@ function Client:build_headers(method, path, options, option_names, custom, custo
   if self.bearer and path:sub(1, 7) == "/store/" then
     set_header(list, "Authorization", "Bearer " .. self.bearer)
   end
-  if s.publishableApiKey then
-    set_header(list, "x-publishable-api-key", s.publishableApiKey)
+  if self.publishable_key then
+    set_header(list, "x-publishable-api-key", self.publishable_key)
   end
   if s.maxRetries > 0 and method == "POST" then
     set_header(list, "Idempotency-Key", core.uuid4())
@@ -367,6 +368,15 @@ function Client:keep_token(result)
   if type(result.access_token) == "string" then self:set_token(result.access_token) end
 end
 
+-- The x-publishable-api-key this client sends from now on (nil or "" stops sending one).
+function Client:set_publishable_key(key)
+  if key ~= nil and (type(key) ~= "string" or key:find("[\r\n%z]")) then
+    Error.argument("key", "expected a string without CR, LF or NUL, or nil")
+  end
+  self.publishable_key = key ~= "" and key or nil
+  self.fixed_headers = {} -- the cached header lists carry the old key
+end
+
 -- A store JWT to send as Authorization: Bearer on this client's /store requests (nil forgets it).
 function Client:set_token(token)
   if token ~= nil and (type(token) ~= "string" or token == "" or token:find("[%c ]")) then
@@ -385,12 +395,13 @@ function Client:request(method, path, payload, options, customHeaders)
     Error.argument("method", "expected \"GET\", \"POST\" or \"DELETE\", got " .. tostring(method))
   end
   check_path(path)
-  return self:dispatch(method, path, payload, options, customHeaders)
+  return self:dispatch(method, path, payload, options, customHeaders, self.array_keys)
 end
 
 -- request() for callers that built the path themselves from encoded segments (the
 -- resources): the same pipeline without re-scanning the path.
-function Client:dispatch(method, path, payload, options, customHeaders)
+-- array_keys: the body fields that stay JSON arrays when empty (a set), or nil.
+function Client:dispatch(method, path, payload, options, customHeaders, array_keys)
   if self.closed then Error.raise("attempt to use a closed client") end
   -- Most calls pass neither: checked here, not by a call (check_headers' loop keeps LuaJIT
   -- from compiling this function when it is called on every request).
@@ -402,7 +413,7 @@ function Client:dispatch(method, path, payload, options, customHeaders)
     if payload == nil then
       body = "{}"
     else
-      local ok, encoded = pcall(core.json_encode, payload, ARRAY_KEYS)
+      local ok, encoded = pcall(core.json_encode, payload, array_keys)
       if not ok then
         Error.argument("payload", (tostring(encoded):gsub("^.-(medusa%.json: )", "%1")))
       end

@@ -17,10 +17,7 @@ local Medusa = {
   Error = Error,
 }
 
-local RESOURCES = {
-  paymentCollections = require "medusa.resources.payment_collections",
-  auth = require "medusa.resources.auth",
-}
+local Resources = require "medusa.resources"
 
 ---@class medusa.Config
 ---@field baseUrl string|nil           default "http://localhost:9000"
@@ -165,10 +162,8 @@ Instance.__index = Instance
 Instance.__name = "medusa.Medusa"
 
 function Instance.__tostring(self)
-  local names = {}
-  for name in pairs(RESOURCES) do names[#names + 1] = name end
-  table.sort(names)
-  return ("medusa.Medusa <%s> { client, %s }"):format(self.client.base, table.concat(names, ", "))
+  return ("medusa.Medusa <%s> { client, %s, setPublishableKey(key), close() }")
+    :format(self.client.base, table.concat(Resources.names, ", "))
 end
 
 -- Closes the connection; later calls raise. Safe to call twice.
@@ -180,10 +175,16 @@ Instance.__close = Instance.close
 ---@param config medusa.Config|nil
 function Medusa.new(config)
   local settings = check_config(config)
-  local client = Client.new(settings, require("medusa.transport").new(settings))
+  local client = Client.new(settings, require("medusa.transport").new(settings), Resources.array_keys)
   local instance = setmetatable({ client = client }, Instance)
-  for name, spec in pairs(RESOURCES) do
+  for name, spec in pairs(Resources.list) do
     instance[name] = Resource.new(spec, client)
+  end
+  -- medusa-js calls it with a dot; the colon works as well. Unlike medusa-js's process-wide
+  -- key, it changes this client only.
+  instance.setPublishableKey = function(first, ...)
+    if first == instance then return client:set_publishable_key(...) end
+    return client:set_publishable_key(first, ...)
   end
   return instance
 end

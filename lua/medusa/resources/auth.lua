@@ -3,17 +3,15 @@
 return {
   name = "auth",
   methods = {
-    -- authenticate{email=, password=} -> {customer, response}; keeps the session cookie
-    authenticate = { "POST", "/store/auth", params = {}, payload = true, on_success = "start_session" },
-    -- getSession() -> {customer, response}
-    getSession = { "GET", "/store/auth", params = {} },
-    -- deleteSession() -> {response}; forgets the session cookie
-    deleteSession = { "DELETE", "/store/auth", params = {}, on_success = "end_session", always = true },
-    -- exists(email) -> {exists, response}
-    exists = { "GET", "/store/auth/{email}", params = { "email" } },
-    -- getToken{email=, password=} -> {access_token, response}; keeps the token for this client
-    getToken = { "POST", "/store/auth/token", params = {}, payload = true, on_success = "keep_token" },
-    -- setToken(token | nil): use this token from now on, or forget it
-    setToken = { local_call = "set_token" },
+    authenticate = { "POST", "/store/auth", body = "payload", returns = "customer", after = "start_session",
+      doc = "logs in with {email, password}; this client keeps the session cookie" },
+    getSession = { "GET", "/store/auth", returns = "customer", doc = "the logged-in customer" },
+    deleteSession = { "DELETE", "/store/auth", after = "end_session", always = true,
+      doc = "logs out; this client forgets its cookies even when the request fails" },
+    exists = { "GET", "/store/auth/{email}", returns = "exists", doc = "whether a customer has this email" },
+    getToken = { "POST", "/store/auth/token", body = "payload", returns = "access_token", after = "keep_token",
+      doc = "a JWT for {email, password}; this client sends it as a bearer token from then on" },
+    setToken = { local_call = "set_token", args = { "token" },
+      doc = "use this token (a string) on this client's /store requests from now on, or forget it (nil)" },
   },
 }

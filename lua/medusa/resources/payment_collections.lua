@@ -1,21 +1,23 @@
--- medusa.resources.payment_collections: the six routes of medusa-js's
--- PaymentCollectionsResource, declared. Argument order and names follow medusa-js.
+-- medusa.resources.payment_collections: medusa-js's PaymentCollectionsResource. A collection
+-- exists because an order edit asked for one (see orderEdits); these six routes pay it.
 local BASE = "/store/payment-collections/{id}"
 
 return {
   name = "paymentCollections",
   methods = {
-    -- retrieve(id, query?, customHeaders?) -> {payment_collection, response}
-    retrieve = { "GET", BASE, params = { "id" }, query = true },
-    -- authorizePaymentSession(id, session_id, customHeaders?) -> {payment_session, response}
-    authorizePaymentSession = { "POST", BASE .. "/sessions/{session_id}/authorize", params = { "id", "session_id" } },
-    -- authorizePaymentSessionsBatch(id, {session_ids = {...}}, customHeaders?) -> {payment_collection, response}
-    authorizePaymentSessionsBatch = { "POST", BASE .. "/sessions/batch/authorize", params = { "id" }, payload = true },
-    -- managePaymentSessionsBatch(id, {sessions = {{provider_id, amount, session_id?}}}, customHeaders?)
-    managePaymentSessionsBatch = { "POST", BASE .. "/sessions/batch", params = { "id" }, payload = true },
-    -- managePaymentSession(id, {provider_id = "manual"}, customHeaders?) -> {payment_collection, response}
-    managePaymentSession = { "POST", BASE .. "/sessions", params = { "id" }, payload = true },
-    -- refreshPaymentSession(id, session_id, customHeaders?) -> {payment_session, response}
-    refreshPaymentSession = { "POST", BASE .. "/sessions/{session_id}", params = { "id", "session_id" } },
+    retrieve = { "GET", BASE, query = "query?", returns = "payment_collection",
+      doc = "a payment collection; query.expand replaces the default relations" },
+    authorizePaymentSession = { "POST", BASE .. "/sessions/{session_id}/authorize", returns = "payment_session",
+      doc = "authorizes one session of the collection" },
+    authorizePaymentSessionsBatch = { "POST", BASE .. "/sessions/batch/authorize", body = "payload",
+      arrays = { "session_ids" }, returns = "payment_collection",
+      doc = "authorizes the sessions payload.session_ids" },
+    managePaymentSessionsBatch = { "POST", BASE .. "/sessions/batch", body = "payload",
+      arrays = { "sessions" }, returns = "payment_collection",
+      doc = "sets the sessions payload.sessions ({provider_id, amount, session_id?}); others are deleted" },
+    managePaymentSession = { "POST", BASE .. "/sessions", body = "payload", returns = "payment_collection",
+      doc = "creates or updates the session of payload.provider_id for the whole amount" },
+    refreshPaymentSession = { "POST", BASE .. "/sessions/{session_id}", returns = "payment_session",
+      doc = "replaces a session with a new one (a new id)" },
   },
 }
