@@ -11,6 +11,7 @@ local q = Server.shell_quote
 local LINES = {
   'medusa',
   'medusa.paymentCollections',
+  'medusa.carts',
   'res = medusa.paymentCollections.retrieve("paycol_01JGFJJZ000000000000000001", {expand = "region"})',
   'res',
   'res.response.status, res.payment_collection.amount, math.type(res.payment_collection.amount)',
