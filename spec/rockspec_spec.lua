@@ -46,6 +46,9 @@ describe("the rockspec", function()
       local res, err = m.paymentCollections.retrieve("p")
       assert(res == nil and err.type == "network", tostring(err))
       assert(Medusa.json.encode(Medusa.json.decode('{"a":[5000]}')) == '{"a":[5000]}')
+      -- A programmer error points at this file's line, not into the installed tree.
+      local _, e = pcall(function() local r = m.carts.retrieve(nil) return r end)
+      assert(e:find("^check%.lua:%d+: medusa: bad argument 'cart_id'"), e)
       print("installed ok " .. Medusa.version)
     ]]
     local f = assert(io.open(tmp .. "/check.lua", "w"))

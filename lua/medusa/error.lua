@@ -32,6 +32,15 @@ function Error.__tostring(err)
   return ("medusa: %s: %s"):format(err.type, message)
 end
 
+-- The folder medusa's Lua modules were loaded from ("@lua/medusa/" for a checkout,
+-- "@/usr/local/share/lua/5.4/medusa/" for a rock): every module of the library lives
+-- below it. A user's own file in a folder that happens to be named medusa/ does not.
+local LIBRARY = debug.getinfo(1, "S").source:match("^(@.*[/\\])[^/\\]*$")
+
+local function inside_library(info)
+  return info.what == "C" or (LIBRARY ~= nil and info.source:sub(1, #LIBRARY) == LIBRARY)
+end
+
 -- Raises `message` at the first stack level outside medusa's own modules, so the error
 -- points at the user's call, however deep inside the library the check happened.
 function Error.raise(message)
@@ -40,10 +49,13 @@ function Error.raise(message)
   while true do
     local info = debug.getinfo(level, "S")
     if not info then
-      level = 1
+      -- No Lua caller left: the call was a tail call (the REPL compiles an expression
+      -- as `return <expr>`), so no line of the caller exists. Say no position at all
+      -- rather than one inside the library.
+      level = 0
       break
     end
-    if info.what ~= "C" and not info.source:find("medusa/[%w_/]*%.lua$") then break end
+    if not inside_library(info) then break end
     level = level + 1
   end
   error("medusa: " .. message, level)
