@@ -4,7 +4,7 @@
 -- is its own by the folder its modules were loaded from, not by a name pattern.
 local Server = require "support.server"
 
-local interpreter = (type(jit) == "table") and "luajit" or "lua5.4"
+local interpreter = (type(rawget(_G, "jit")) == "table") and "luajit" or "lua5.4"
 
 local function run(cmd)
   local p = assert(io.popen(cmd .. " 2>&1"))
