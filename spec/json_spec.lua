@@ -424,6 +424,44 @@ describe("json encode", function()
       end
     end)
 
+    it("writes an integral float from 2^53 up to 2^63 with its exact digits, so it reads back as itself", function()
+      -- JavaScript's shortest digits, -2196152720550707700, would read back as another integer.
+      assert.are.equal("-2196152720550707712", encode(-2.1961527205507077e18))
+      assert.are.equal(-2.1961527205507077e18, decode(encode(-2.1961527205507077e18)))
+      assert.are.equal("9007199254740994", encode(2.0 ^ 53 + 2))
+      assert.are.equal("4611686018427387904", encode(2.0 ^ 62))
+      assert.are.equal("-9223372036854774784", encode(-(2.0 ^ 63) + 1024))
+      -- 2^63 and beyond do not fit in 64 bits and read back as floats: JavaScript's digits.
+      assert.are.equal("9223372036854776000", encode(2.0 ^ 63))
+      assert.are.equal("-9223372036854776000", encode(-(2.0 ^ 63)))
+      assert.are.equal("1e+21", encode(1e21))
+    end)
+
+    it("decode(encode(x)) == x for every finite float (random bit patterns, integral ones around 2^53..2^64)", function()
+      local seed = 12345
+      local function rand32()
+        seed = (seed * 1103515245 + 12345) % 2147483648
+        return seed * 2 + seed % 2
+      end
+      local checked = 0
+      for i = 1, 20000 do
+        local x
+        if i % 2 == 0 then
+          x = double_from_words(rand32(), rand32())
+        else
+          -- an integral float of magnitude 2^52..2^64
+          x = math.floor(2.0 ^ (52 + (i % 12)) * (1 + rand32() / 4294967296.0))
+          if i % 4 == 1 then x = -x end
+        end
+        if x == x and x ~= math.huge and x ~= -math.huge then
+          local back = decode(encode(x))
+          if back ~= x then error(("%.17g encodes as %s, which reads back as %.17g"):format(x, encode(x), back)) end
+          checked = checked + 1
+        end
+      end
+      assert.is_true(checked > 19000)
+    end)
+
     it("writes floats as JavaScript does", function()
       local cases = {
         {0.1, "0.1"}, {1.5, "1.5"}, {-1.5, "-1.5"}, {5000.0, "5000"}, {1e21, "1e+21"}, {1e20, "100000000000000000000"},

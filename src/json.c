@@ -596,6 +596,15 @@ static void enc_number(encoder *e, int idx) {
   if (d != d) enc_fail(e, e->depth, "cannot encode NaN");
   if (isinf(d)) enc_fail(e, e->depth, d > 0 ? "cannot encode inf" : "cannot encode -inf");
   RESERVE(e, 32);
+  if (d == floor(d) && fabs(d) >= 9007199254740992.0 && fabs(d) < 9223372036854775808.0) {
+    /* An integral float from 2^53 up to 2^63: JavaScript's shortest digits
+     * (-2196152720550707700) would read back as a Lua integer of another value; its exact
+     * digits read back as this value, and JavaScript reads them as the same double. */
+    json_state *st = e->st;
+    if (d < 0) st->buf[st->len++] = '-';
+    st->len += format_uint(st->buf + st->len, (unsigned long long)fabs(d));
+    return;
+  }
   e->st->len += medusa_format_double(d, e->st->buf + e->st->len);
 }
 
