@@ -288,4 +288,18 @@ describe("hostile input", function()
       assert.are.same({ { "GET", "/prefix" .. BASE .. "..%2F..%2Fadmin" }, { "GET", "/prefix/x" } }, targets())
     end)
   end)
+
+  it("an id too long for libcurl is one 'local' failure: never retried, nothing sent, the client still works", function()
+    local c = Medusa.new { baseUrl = srv.url, maxRetries = 3 }
+    for _, size in ipairs { 9 * 1000 * 1000 } do
+      local res, err = c.paymentCollections.retrieve(string.rep("a", size))
+      assert.is_nil(res)
+      assert.are.equal("local", err.type)
+      assert.are.equal(1, err.attempts)
+    end
+    assert.are.same({}, srv:log())
+    assert(c.paymentCollections.retrieve("paycol_1"))
+    assert.are.equal(1, #srv:log())
+    c:close()
+  end)
 end)

@@ -27,6 +27,29 @@ describe("the libcurl transport", function()
     return http:perform(request)
   end
 
+  it("a URL libcurl refuses is a 'local' failure, and the next request on the client is whole", function()
+    assert(get("/before"))
+    -- past libcurl's 8,000,000-byte limit on a string option
+    local res, err = get("/" .. string.rep("a", 8 * 1000 * 1000 + 10))
+    assert.is_nil(res)
+    assert.are.equal("local", err.type)
+    assert.are.equal("CURLE_BAD_FUNCTION_ARGUMENT", err.code)
+    assert.matches("^libcurl refused the request's options", err.message)
+    assert(get("/after"))
+    local log = srv:log()
+    assert.are.equal(2, #log)
+    assert.are.equal("/before", log[1].target)
+    assert.are.equal("/after", log[2].target)
+  end)
+
+  it("a malformed URL is a 'local' failure, not a network one", function()
+    local res, err = http:perform { method = "GET", url = "http://127.0.0.1:99999/x", headers = {} }
+    assert.is_nil(res)
+    assert.are.equal("local", err.type)
+    assert.are.equal("CURLE_URL_MALFORMAT", err.code)
+    assert.are.same({}, srv:log())
+  end)
+
   it("returns status, headers as a flat list in wire order and spelling, and the body", function()
     srv:script { { status = 201, headers = { { "X-One", "1" }, { "x-two", "2" }, { "X-One", "3" } }, body = "hello" } }
     local res = assert(get("/a"))

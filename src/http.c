@@ -189,6 +189,36 @@ static int proxy_env_set(void) {
   return 0;
 }
 
+/* The options every request of a client shares, set once. 0 when libcurl refuses one (a
+ * build without a feature the client relies on). */
+static int set_fixed_options(http_client *c) {
+  CURL *h = c->curl;
+  int ok = curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) == CURLE_OK
+        && curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK
+        && curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") == CURLE_OK
+        && curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK
+        && curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L) == CURLE_OK
+        && curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1) == CURLE_OK
+        && curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK
+        && curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK
+        && curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body) == CURLE_OK
+        && curl_easy_setopt(h, CURLOPT_WRITEDATA, c) == CURLE_OK
+        && curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header) == CURLE_OK
+        && curl_easy_setopt(h, CURLOPT_HEADERDATA, c) == CURLE_OK
+        && curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf) == CURLE_OK;
+#if LIBCURL_VERSION_NUM >= 0x075000
+  ok = ok && curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, on_prereq) == CURLE_OK
+          && curl_easy_setopt(h, CURLOPT_PREREQDATA, c) == CURLE_OK;
+#endif
+  /* libcurl reads the proxy variables on every request (six getenv scans of the whole
+   * environment). They are read once here instead: with none set, proxies are switched
+   * off explicitly, which skips those scans; with any set, libcurl keeps reading them. */
+  if (ok && !proxy_env_set()) {
+    ok = curl_easy_setopt(h, CURLOPT_PROXY, "") == CURLE_OK && curl_easy_setopt(h, CURLOPT_NOPROXY, "") == CURLE_OK;
+  }
+  return ok;
+}
+
 static int l_http_new(lua_State *L) {
   http_client *c = compat_newuserdata(L, sizeof *c);
   memset(c, 0, sizeof *c); /* safe for __gc before anything below can raise */
@@ -196,29 +226,9 @@ static int l_http_new(lua_State *L) {
   lua_setmetatable(L, -2);
   c->curl = curl_easy_init();
   if (c->curl == NULL) return luaL_error(L, "medusa: curl_easy_init failed");
-  curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c->curl, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(c->curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(c->curl, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(c->curl, CURLOPT_PATH_AS_IS, 1L);
-  curl_easy_setopt(c->curl, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-  curl_easy_setopt(c->curl, CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt(c->curl, CURLOPT_SSL_VERIFYHOST, 2L);
-  curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, c);
-  curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, c);
-  curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, c->errbuf);
-#if LIBCURL_VERSION_NUM >= 0x075000
-  curl_easy_setopt(c->curl, CURLOPT_PREREQFUNCTION, on_prereq);
-  curl_easy_setopt(c->curl, CURLOPT_PREREQDATA, c);
-#endif
-  /* libcurl reads the proxy variables on every request (six getenv scans of the whole
-   * environment). They are read once here instead: with none set, proxies are switched
-   * off explicitly, which skips those scans; with any set, libcurl keeps reading them. */
-  if (!proxy_env_set()) {
-    curl_easy_setopt(c->curl, CURLOPT_PROXY, "");
-    curl_easy_setopt(c->curl, CURLOPT_NOPROXY, "");
+  if (!set_fixed_options(c)) {
+    client_close(c);
+    return luaL_error(L, "medusa: this libcurl refuses an option the client needs");
   }
   return 1;
 }
@@ -302,6 +312,7 @@ static const char *curl_code_name(CURLcode rc) {
     case CURLE_UNSUPPORTED_PROTOCOL: return "CURLE_UNSUPPORTED_PROTOCOL";
     case CURLE_URL_MALFORMAT: return "CURLE_URL_MALFORMAT";
     case CURLE_OUT_OF_MEMORY: return "CURLE_OUT_OF_MEMORY";
+    case CURLE_BAD_FUNCTION_ARGUMENT: return "CURLE_BAD_FUNCTION_ARGUMENT";
     case CURLE_TOO_MANY_REDIRECTS: return "CURLE_TOO_MANY_REDIRECTS";
     case CURLE_HTTP2: return "CURLE_HTTP2";
     case CURLE_ABORTED_BY_CALLBACK: return "CURLE_ABORTED_BY_CALLBACK";
@@ -313,6 +324,11 @@ static const char *failure_type(http_client *c, CURLcode rc) {
   if (c->too_large) return "too_large";
   switch (rc) {
     case CURLE_OPERATION_TIMEDOUT: return "timeout";
+    /* Failures on this machine before a byte was sent: sending again cannot help. */
+    case CURLE_URL_MALFORMAT:
+    case CURLE_BAD_FUNCTION_ARGUMENT:
+    case CURLE_OUT_OF_MEMORY:
+      return "local";
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CACERT_BADFILE:
@@ -502,6 +518,43 @@ static void push_header_map(lua_State *L, const membuf *head, int rules) {
  *   connect_timeout_ms=, max_response_bytes=, ca_file=, headers_reused=, header_rules=}
  * -> {status=, headers=, body=, connects=} | nil, {type=, message=, code=, status=?, headers=?}
  * headers: with header_rules, the map push_header_map builds; without, the flat list. */
+/* The options of one request. A refused option (a URL longer than libcurl takes, out of
+ * memory) is returned, never ignored: an ignored CURLOPT_URL would send the previous
+ * request's URL, or none. */
+static CURLcode set_request_options(CURL *h, http_client *c, const char *method, const char *url,
+                                    const char *body, size_t body_len, long timeout_ms,
+                                    long connect_timeout_ms, const char *ca_file) {
+  CURLcode rc = curl_easy_setopt(h, CURLOPT_URL, url);
+  if (rc == CURLE_OK) rc = curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->request_headers);
+  if (rc == CURLE_OK && strcmp(method, "GET") == 0) {
+    rc = curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, NULL);
+    if (rc == CURLE_OK) rc = curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+  } else if (rc == CURLE_OK) {
+    rc = curl_easy_setopt(h, CURLOPT_POST, 1L);
+    if (rc == CURLE_OK) rc = curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+    if (rc == CURLE_OK) rc = curl_easy_setopt(h, CURLOPT_POSTFIELDS, body != NULL ? body : "");
+    if (rc == CURLE_OK) rc = curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, strcmp(method, "POST") == 0 ? NULL : method);
+  }
+  if (rc == CURLE_OK) rc = curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+  if (rc == CURLE_OK) rc = curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect_timeout_ms);
+  if (rc == CURLE_OK && ca_file != NULL) rc = curl_easy_setopt(h, CURLOPT_CAINFO, ca_file);
+  return rc;
+}
+
+/* nil, {type = "local", code, message}: the request failed on this machine before anything
+ * was sent, so sending it again cannot help (the pipeline never retries this type). */
+static int push_local_failure(lua_State *L, CURLcode rc, const char *what) {
+  lua_pushnil(L);
+  lua_createtable(L, 0, 3);
+  lua_pushliteral(L, "local");
+  lua_setfield(L, -2, "type");
+  lua_pushstring(L, curl_code_name(rc));
+  lua_setfield(L, -2, "code");
+  lua_pushfstring(L, "%s: %s", what, curl_easy_strerror(rc));
+  lua_setfield(L, -2, "message");
+  return 2;
+}
+
 static int l_http_perform(lua_State *L) {
   http_client *c = check_open(L);
   CURL *h = c->curl;
@@ -571,7 +624,7 @@ static int l_http_perform(lua_State *L) {
     lua_pop(L, 3);
     if (next == NULL) {
       curl_slist_free_all(list);
-      return luaL_error(L, "medusa.http: out of memory");
+      return push_local_failure(L, CURLE_OUT_OF_MEMORY, "building the request headers");
     }
     list = next;
   }
@@ -580,7 +633,7 @@ static int l_http_perform(lua_State *L) {
     struct curl_slist *next = curl_slist_append(list, "Expect:");
     if (next == NULL) {
       curl_slist_free_all(list);
-      return luaL_error(L, "medusa.http: out of memory");
+      return push_local_failure(L, CURLE_OUT_OF_MEMORY, "building the request headers");
     }
     list = next;
   }
@@ -588,20 +641,8 @@ static int l_http_perform(lua_State *L) {
   c->headers_key = reused ? lua_topointer(L, 7) : NULL;
 
 headers_ready:
-  curl_easy_setopt(h, CURLOPT_URL, url);
-  curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->request_headers);
-  if (strcmp(method, "GET") == 0) {
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, NULL);
-    curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-  } else {
-    curl_easy_setopt(h, CURLOPT_POST, 1L);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body != NULL ? body : "");
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, strcmp(method, "POST") == 0 ? NULL : method);
-  }
-  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect_timeout_ms);
-  if (ca_file != NULL) curl_easy_setopt(h, CURLOPT_CAINFO, ca_file);
+  rc = set_request_options(h, c, method, url, body, body_len, timeout_ms, connect_timeout_ms, ca_file);
+  if (rc != CURLE_OK) return push_local_failure(L, rc, "libcurl refused the request's options");
 
   c->max_body = max_body > 0 ? (size_t)max_body : 0;
   c->too_large = 0;
