@@ -104,6 +104,26 @@ describe("Medusa.new config", function()
     end)
   end
 
+  it("says the one thing wrong with a baseUrl, and quotes strings where a number was expected", function()
+    for _, case in ipairs {
+      { { maxRetries = "3" }, "'config.maxRetries' (expected an integer >= 0, got \"3\" (a string))" },
+      { { timeout = {} }, "'config.timeout' (expected an integer >= 1, got a table)" },
+      { { maxRetries = 1.5 }, "got 1.5)" },
+      { { apiKey = 5 }, "'config.apiKey' (expected a string, got 5)" },
+      { { transport = "nginx" }, "'config.transport' (expected \"curl\" or \"ngx\", got \"nginx\" (a string))" },
+      { { baseUrl = "http://h/a?b=1" }, "contains a query ('?')" },
+      { { baseUrl = "http://h/#top" }, "contains a fragment ('#')" },
+      { { baseUrl = "http://h h" }, "contains a space" },
+      { { baseUrl = "http://h/\1" }, "contains a control character" },
+      { { baseUrl = "http://h/\195\169" }, "contains a non-ASCII byte" },
+    } do
+      local msg = raises(Medusa.new, case[1])
+      assert.is_truthy(msg:find(case[2], 1, true), msg)
+      -- one reason, not a list of five
+      assert.is_nil(msg:find(", a control", 1, true), msg)
+    end
+  end)
+
   it("raises at the caller's line", function()
     local msg = raises(function() Medusa.new { nope = 1 } end)
     assert.matches("api_spec%.lua:%d+: medusa: bad argument 'config'", msg)

@@ -46,16 +46,26 @@ local function is_whole(value)
     and value ~= math.huge
 end
 
+-- How a value looks in a message: strings quoted, so that "3" and 3 are told apart.
+local function shown(value)
+  if type(value) == "string" then
+    local text = value:sub(1, 60):gsub("[%c\\\"]", function(c) return ("\\%03d"):format(c:byte()) end)
+    return ('"%s"%s (a string)'):format(text, #value > 60 and "..." or "")
+  end
+  if type(value) == "number" or type(value) == "boolean" or value == nil then return tostring(value) end
+  return "a " .. type(value)
+end
+
 local function check_count(key, value, minimum)
   if not is_whole(value) or value < minimum then
-    Error.argument("config." .. key, ("expected an integer >= %d, got %s"):format(minimum, tostring(value)))
+    Error.argument("config." .. key, ("expected an integer >= %d, got %s"):format(minimum, shown(value)))
   end
   return math.tointeger and math.tointeger(value) or value
 end
 
 local function check_string(key, value)
   if type(value) ~= "string" then
-    Error.argument("config." .. key, "expected a string, got " .. type(value))
+    Error.argument("config." .. key, "expected a string, got " .. shown(value))
   end
   if value:find("[\r\n%z]") then
     Error.argument("config." .. key, "contains CR, LF or NUL")
@@ -81,8 +91,15 @@ local function check_base_url(url)
   if authority:find("@", 1, true) then
     Error.argument("config.baseUrl", "user-info (user:password@) is not allowed; use customHeaders")
   end
-  if url:find("[%s%z%c?#\127-\255]") then
-    Error.argument("config.baseUrl", ("%q contains a space, a control or non-ASCII byte, '?' or '#'"):format(url))
+  -- One message for the one thing wrong, checked in the order a reader scans the URL.
+  for _, bad in ipairs {
+    { "[%s]", "a space or other white space" }, { "[%z%c\127]", "a control character" },
+    { "[\128-\255]", "a non-ASCII byte (percent-encode it)" },
+    { "%?", "a query ('?'): put query parameters in the call" }, { "#", "a fragment ('#')" },
+  } do
+    if url:find(bad[1]) then
+      Error.argument("config.baseUrl", ("%q contains %s"):format(url, bad[2]))
+    end
   end
   if not authority:match("^[%w%-%._~%%]+$") and not authority:match("^[%w%-%._~%%]+:%d+$")
     and not authority:match("^%[[%x:.]+%]$") and not authority:match("^%[[%x:.]+%]:%d+$") then
@@ -112,7 +129,7 @@ local KNOWN = {
   maxResponseBytes = function(v) return check_count("maxResponseBytes", v, 1) end,
   transport = function(v)
     if v ~= "curl" and v ~= "ngx" then
-      Error.argument("config.transport", ("expected \"curl\" or \"ngx\", got %s"):format(tostring(v)))
+      Error.argument("config.transport", ("expected \"curl\" or \"ngx\", got %s"):format(shown(v)))
     end
   end,
   poolSize = function(v) return check_count("poolSize", v, 0) end,
