@@ -673,8 +673,25 @@ describe("inside nginx", function()
   end)
 
   describe("host names", function()
-    it("without a resolver directive the error says to add one", function()
-      local r = in_nginx({ { fn = "retrieve", args = { "p" } } }, { baseUrl = "http://localhost:" .. srv.port })
+    it("localhost and the names in /etc/hosts need no resolver directive, as under libcurl", function()
+      local calls = { { fn = "retrieve", args = { "p" } } }
+      local r = in_nginx(calls, { baseUrl = "http://localhost:" .. srv.port })
+      assert.is_true(r[1].ok, cjson.encode(r[1]))
+      assert.are.equal("ngx", r[1].transport)
+      local hosts = nginx.prefix .. "/hosts"
+      Server.write_file(hosts, "# a test hosts file\n::1 shop.medusa.test\n127.0.0.1   other.test shop.medusa.test # comment\n")
+      local out = nginx:post("/t/call", { calls = calls, hosts_file = hosts,
+        config = { baseUrl = "http://SHOP.medusa.test:" .. srv.port } })
+      assert.is_true(out.results[1].ok, cjson.encode(out))
+      local log = srv:log()
+      assert.are.equal(2, #log)
+      -- the Host header keeps the URL's name; only the connect address came from the file
+      assert.are.equal("localhost:" .. srv.port, Server.header(log[1], "host"))
+      assert.are.equal("SHOP.medusa.test:" .. srv.port, Server.header(log[2], "host"))
+    end)
+
+    it("a name that needs DNS, without a resolver directive, gets an error that says to add one", function()
+      local r = in_nginx({ { fn = "retrieve", args = { "p" } } }, { baseUrl = "http://medusa-lua.invalid:" .. srv.port })
       assert.are.equal("network", r[1].err.type)
       assert.are.equal("CURLE_COULDNT_RESOLVE_HOST", r[1].err.code)
       assert.matches("no resolver defined", r[1].err.message)

@@ -470,8 +470,8 @@ local function connect_error(why, host, port, started)
   why = tostring(why)
   if why:find("no resolver defined", 1, true) then
     return fault("network", "CURLE_COULDNT_RESOLVE_HOST",
-      ("Could not resolve host: %s (%s: cosockets resolve names through nginx's 'resolver' directive, "
-        .. "never /etc/hosts; add one to nginx.conf or use an IP address in baseUrl)"):format(host, why))
+      ("Could not resolve host: %s (%s: cosockets resolve names that are not in /etc/hosts through "
+        .. "nginx's 'resolver' directive; add one to nginx.conf or use an IP address in baseUrl)"):format(host, why))
   end
   if why:find("could not be resolved", 1, true) then
     return fault("network", "CURLE_COULDNT_RESOLVE_HOST", ("Could not resolve host: %s (%s)"):format(host, why))
@@ -488,6 +488,54 @@ local function tls_error(why, started)
       ("SSL certificate problem: %s (cosockets trust the CAs in nginx's lua_ssl_trusted_certificate)"):format(why))
   end
   return fault("tls", "CURLE_SSL_CONNECT_ERROR", "TLS handshake failed: " .. why)
+end
+
+---------------------------------------------------------------------------------------
+-- Names resolved without DNS, as the system resolver (and so libcurl) does
+---------------------------------------------------------------------------------------
+
+-- Cosockets resolve names through nginx's `resolver` directive only; a name in the hosts
+-- file (localhost above all) is answered from that file first, as getaddrinfo answers
+-- libcurl, so the default baseUrl works in a stock nginx.conf without a resolver.
+NgxTransport.hosts_file = "/etc/hosts"
+local hosts -- lower-cased name -> address, read once per worker (reset with hosts_file)
+local hosts_read_from
+
+local function read_hosts(path)
+  local map = {}
+  local f = io.open(path, "r")
+  if not f then return map end
+  for line in f:lines() do
+    local fields = {}
+    for field in line:gsub("#.*", ""):gmatch("%S+") do fields[#fields + 1] = field end
+    local address = fields[1]
+    local v4 = address and address:find("^%d+%.%d+%.%d+%.%d+$")
+    for i = 2, #fields do
+      local name = fields[i]:lower()
+      -- The first line naming a host wins; an IPv4 address wins over an IPv6 one.
+      local known = map[name]
+      if not known or (v4 and known:sub(1, 1) == "[") then
+        map[name] = v4 and address or ("[" .. address .. "]")
+      end
+    end
+  end
+  f:close()
+  return map
+end
+
+-- The address to connect to for `host` without asking DNS, or nil (an IP literal, or a
+-- name only the resolver knows).
+function NgxTransport.local_address(host)
+  if host:find("^[%d.]+$") or host:sub(1, 1) == "[" then return nil end
+  if hosts_read_from ~= NgxTransport.hosts_file then
+    hosts, hosts_read_from = read_hosts(NgxTransport.hosts_file), NgxTransport.hosts_file
+  end
+  local name = host:lower()
+  local address = hosts[name]
+  if address then return address end
+  -- Names under localhost are loopback whatever the hosts file says (RFC 6761).
+  if name == "localhost" or name:sub(-10) == ".localhost" then return "127.0.0.1" end
+  return nil
 end
 
 -- The name of the worker's pool for one origin: TLS and plain connections to the same
@@ -511,7 +559,7 @@ function NgxTransport.connect(_, origin, deadline, started)
   -- Always our own pool name, so no other code's pooled connection is ever picked up;
   -- with poolSize 0 that pool stays empty (nothing is put back).
   local ok
-  ok, why = sock:connect(host, port, origin.options)
+  ok, why = sock:connect(origin.address or host, port, origin.options)
   if not ok then return nil, connect_error(why, host, port, started) end
   local reused = sock:getreusedtimes() or 0
   if scheme == "https" and reused == 0 then
@@ -628,6 +676,7 @@ function NgxTransport:send(request)
     local scheme, host, port, host_header
     scheme, host, port, target, host_header = parse_url(url)
     origin = { scheme = scheme, host = host, port = port, host_header = host_header,
+      address = NgxTransport.local_address(host),
       options = { pool = NgxTransport.pool_name(scheme, host, port),
         pool_size = self.pool_size > 0 and self.pool_size or nil } }
     if slash and url:sub(slash) == target and self.origin_count < 16 then

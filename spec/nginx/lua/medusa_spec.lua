@@ -158,6 +158,8 @@ local function call()
   ngx.req.read_body()
   local spec = assert(cjson.decode(ngx.req.get_body_data() or "{}"), "bad /t/call body")
   if spec.drain then drain((spec.config or {}).baseUrl or ngx.var.medusa_upstream) end
+  -- The hosts file the cosocket transport reads for this worker (a spec's own, or the system's).
+  require("medusa.transport.ngx").hosts_file = spec.hosts_file or "/etc/hosts"
   local m = shared
   if not spec.shared then
     local config = spec.config or {}
