@@ -11,8 +11,12 @@
 --     arrays = { "items" },              -- body fields that stay JSON arrays when empty
 --     returns = "cart",                  -- the result's main key, for the docs
 --     after = "client_method", always = true,  -- called with the result (also on failure)
---     doc = "one line for the docs" }
+--     doc = "one line for the docs",
+--     types = { payload = "medusa.Credentials", result = "medusa.PaymentCollectionResult" } }
 -- or a method that only changes client state: { local_call = "set_token", args = { "token" } }.
+-- types (optional, for tools/gen_api.lua only) names LuaLS types finer than the defaults
+-- (table for a body or query, string for a path parameter, medusa.Result|{<returns>: table}),
+-- keyed by argument name or "result".
 -- Path parameters are the template's {names}, in order; customHeaders is always the
 -- optional last argument. A trailing "?" marks an argument medusa-js declares optional;
 -- every body and query may be nil (a nil body sends {}, as medusa-js sends for undefined).
