@@ -7,10 +7,14 @@ local Error = require "medusa.error"
 local Cookies = require "medusa.cookies"
 local pretty = require "medusa.pretty"
 local Headers = require "medusa.headers"
+local Retry = require "medusa.retry"
 
 local Client = {}
 Client.__index = Client
 Client.__name = "medusa.Client"
+
+Client.retry_delay = Retry.delay
+local retry_delay, retryable = Retry.delay, Retry.retryable
 
 local VERSION = core.version
 local USER_AGENT = ("medusa-lua/%s libcurl/%s"):format(VERSION, core.curl_version)
@@ -26,7 +30,6 @@ local UNAUTHENTICATED_ADMIN = {
 local METHODS_WITH_BODY = { POST = true, DELETE = true }
 local METHODS = { GET = true, POST = true, DELETE = true }
 
-local MAX_RETRY_AFTER_MS = 300000
 -- What repeated response header fields become (medusa.headers); every transport applies them.
 local RULES = Headers.RULES
 
@@ -304,43 +307,6 @@ local function success(response, call)
 end
 
 ---------------------------------------------------------------------------------------
--- Retry policy (medusa-js 6.1.10 with retry-axios 2.6.0, spec §1.7)
----------------------------------------------------------------------------------------
-
--- Milliseconds to wait before retry number n, or nil when no retry may follow.
-function Client.retry_delay(n, headers)
-  local value = headers and headers["retry-after"]
-  if value == nil then
-    return ((2 ^ n - 1) / 2) * 1000
-  end
-  local ms
-  local trimmed = value:match("^%s*(.-)%s*$")
-  local seconds = trimmed == "" and 0 or tonumber(trimmed)
-  if seconds then
-    ms = seconds * 1000
-  else
-    local date = core.parse_http_date(value)
-    ms = date and (date * 1000 - core.now_ms()) or nil
-  end
-  if ms == nil or ms ~= ms or ms <= 0 or ms > MAX_RETRY_AFTER_MS then return nil end
-  return ms
-end
-
--- Whether a failed attempt may be sent again (before the attempt budget is looked at).
-local function retryable(method, err, status_line_arrived)
-  if err.type == "network" or err.type == "timeout" then
-    -- Without a status line the request may never have arrived. After one, a POST or
-    -- DELETE reached the server, so only an idempotent GET is sent again.
-    return not status_line_arrived or method == "GET"
-  end
-  if err.type == "too_large" or err.type == "invalid_response" or err.type == "tls" then
-    return false
-  end
-  local status = err.status
-  return status == 409 or (status ~= nil and status >= 501 and status <= 599)
-end
-
----------------------------------------------------------------------------------------
 -- Login state: a session cookie jar and a bearer token, per client
 ---------------------------------------------------------------------------------------
 
@@ -450,7 +416,7 @@ function Client:dispatch(method, path, payload, options, customHeaders, array_ke
     if retries_done >= s.maxRetries or not retryable(method, err, err.status ~= nil) then
       return nil, err
     end
-    local delay = Client.retry_delay(retries_done + 1, headers)
+    local delay = retry_delay(retries_done + 1, headers)
     if delay == nil then return nil, err end
     self.transport:sleep(delay)
     result, err, headers, final = self:attempt(request, path)
