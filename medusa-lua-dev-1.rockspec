@@ -32,6 +32,7 @@ build = {
     },
     ["medusa"] = "lua/medusa/init.lua",
     ["medusa.client"] = "lua/medusa/client.lua",
+    ["medusa.response"] = "lua/medusa/response.lua",
     ["medusa.retry"] = "lua/medusa/retry.lua",
     ["medusa.cookies"] = "lua/medusa/cookies.lua",
     ["medusa.pretty"] = "lua/medusa/pretty.lua",

@@ -5,15 +5,17 @@
 local core = require "medusa.core"
 local Error = require "medusa.error"
 local Cookies = require "medusa.cookies"
-local pretty = require "medusa.pretty"
 local Headers = require "medusa.headers"
+local Response = require "medusa.response"
 local Retry = require "medusa.retry"
 
 local Client = {}
 Client.__index = Client
 Client.__name = "medusa.Client"
 
+Client.Result = Response.Result
 Client.retry_delay = Retry.delay
+local success, http_error, transport_error = Response.success, Response.http_error, Response.transport_error
 local retry_delay, retryable = Retry.delay, Retry.retryable
 
 local VERSION = core.version
@@ -209,104 +211,6 @@ function Client:build_headers(method, path, options, option_names, custom, custo
 end
 
 ---------------------------------------------------------------------------------------
--- Responses: header maps, bodies, errors
----------------------------------------------------------------------------------------
-
-
--- A readable one-line summary of a non-JSON error body (an HTML page or plain text).
-local function text_summary(body)
-  -- Express's error pages title every page "Error"; the reason is the <pre>'s first line.
-  local pre = body:match("<pre>(.-)</pre>")
-  local text = (pre and (pre:match("^(.-)<br") or pre)) or body:match("<title>(.-)</title>") or body
-  text = text:gsub("<br%s*/?>", " "):gsub("<[^>]*>", ""):gsub("&nbsp;", " "):gsub("%s+", " ")
-  text = text:gsub("^ ", ""):gsub(" $", "")
-  if #text > 200 then text = text:sub(1, 200) .. "..." end
-  return text
-end
-
-local function decode(body)
-  local ok, value = pcall(core.json_decode, body)
-  if ok then return value end
-  return nil, (tostring(value):gsub("^.-(medusa%.json: )", "%1"))
-end
-
--- The error object for a response whose status is not 2xx.
-local function http_error(response, headers, call)
-  local status, body = response.status, response.body
-  local fields = {
-    status = status, headers = headers, attempts = call.attempts,
-    method = call.method, url = call.url, type = "http_error",
-  }
-  local decoded = body ~= "" and decode(body) or nil
-  if type(decoded) == "table" then
-    fields.body = decoded
-    if type(decoded.type) == "string" then fields.type = decoded.type end
-    if type(decoded.code) == "string" then fields.code = decoded.code end
-    local message = decoded.message
-    if type(message) == "string" then
-      fields.message = message
-    elseif message ~= nil then
-      fields.message = core.json_encode(message)
-    end
-  elseif decoded ~= nil then
-    fields.body = decoded
-  elseif body ~= "" then
-    fields.body = body
-    fields.message = ("HTTP %d: %s"):format(status, text_summary(body))
-  end
-  if status >= 300 and status < 400 then
-    fields.type = "redirect"
-    fields.message = ("HTTP %d redirect to %s not followed"):format(status, tostring(headers.location))
-  end
-  fields.message = fields.message or ("HTTP %d"):format(status)
-  return Error.new(fields)
-end
-
--- Results print as indented JSON in the REPL; to the encoder they are plain tables.
-local Result = {
-  __name = "medusa.Result",
-  __tostring = function(result)
-    local data = {}
-    for k, v in pairs(result) do
-      if k ~= "response" then data[k] = v end
-    end
-    local meta = rawget(result, "response")
-    return pretty(data) .. (meta and ("\n-- response: HTTP %d"):format(meta.status) or "")
-  end,
-}
-Client.Result = Result
-
--- The result of a 2xx response: the decoded body plus `response`, as medusa-js returns.
-local function success(response, call)
-  local headers = response.headers
-  local meta = { status = response.status, headers = headers }
-  local body = response.body
-  if body == "" then return setmetatable({ response = meta }, Result) end
-  local value, why = decode(body)
-  if value == nil and why then
-    -- A success the server itself labels as not JSON (Express's res.sendStatus(200) sends
-    -- text/plain "OK") is data, as medusa-js keeps it; a body that claims JSON, or says
-    -- nothing, and does not parse is a broken response.
-    local content_type = headers["content-type"]
-    if content_type and not content_type:lower():find("json", 1, true) then
-      return setmetatable({ data = body, response = meta }, Result)
-    end
-    return nil, Error.new {
-      status = response.status, type = "invalid_response",
-      message = "response body is not valid JSON (" .. why .. ")",
-      body = body, headers = Headers.without_lists(headers, RULES),
-      attempts = call.attempts, method = call.method, url = call.url,
-    }
-  end
-  if type(value) == "table" and getmetatable(value) == nil then
-    value.response = meta
-    return setmetatable(value, Result)
-  end
-  -- A JSON array, string or number has no keys to merge `response` into.
-  return setmetatable({ data = value, response = meta }, Result)
-end
-
----------------------------------------------------------------------------------------
 -- Login state: a session cookie jar and a bearer token, per client
 ---------------------------------------------------------------------------------------
 
@@ -440,11 +344,7 @@ function Client:attempt(request, path)
     return nil, http_error(response, headers, request), headers
   end
   local headers = failure.headers and Headers.without_lists(failure.headers, RULES)
-  return nil, Error.new {
-    status = failure.status, type = failure.type, code = failure.code,
-    message = failure.message, headers = headers,
-    attempts = request.attempts, method = request.method, url = request.url,
-  }, headers
+  return nil, transport_error(failure, headers, request), headers
 end
 
 return Client
