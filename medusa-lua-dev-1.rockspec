@@ -34,6 +34,7 @@ build = {
     ["medusa.client"] = "lua/medusa/client.lua",
     ["medusa.response"] = "lua/medusa/response.lua",
     ["medusa.retry"] = "lua/medusa/retry.lua",
+    ["medusa.session"] = "lua/medusa/session.lua",
     ["medusa.cookies"] = "lua/medusa/cookies.lua",
     ["medusa.pretty"] = "lua/medusa/pretty.lua",
     ["medusa.headers"] = "lua/medusa/headers.lua",

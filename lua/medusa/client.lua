@@ -4,10 +4,10 @@
 -- shaping of results and errors. Transports only move bytes; resources only name routes.
 local core = require "medusa.core"
 local Error = require "medusa.error"
-local Cookies = require "medusa.cookies"
 local Headers = require "medusa.headers"
 local Response = require "medusa.response"
 local Retry = require "medusa.retry"
+local Session = require "medusa.session"
 
 local Client = {}
 Client.__index = Client
@@ -17,6 +17,13 @@ Client.Result = Response.Result
 Client.retry_delay = Retry.delay
 local success, http_error, transport_error = Response.success, Response.http_error, Response.transport_error
 local retry_delay, retryable = Retry.delay, Retry.retryable
+Client.keep_cookies = Session.keep_cookies
+Client.start_session = Session.start_session
+Client.end_session = Session.end_session
+Client.keep_token = Session.keep_token
+Client.set_token = Session.set_token
+Client.set_publishable_key = Session.set_publishable_key
+local keep_cookies, cookie_header = Session.keep_cookies, Session.cookie_header
 
 local VERSION = core.version
 local USER_AGENT = ("medusa-lua/%s libcurl/%s"):format(VERSION, core.curl_version)
@@ -124,14 +131,10 @@ function Client.new(settings, transport, array_keys)
     base = settings.baseUrl:gsub("/+$", ""),
     custom_names = Client.check_headers("customHeaders", settings.customHeaders),
     closed = false,
-    bearer = nil, -- a store JWT from auth.getToken, for this client only
-    publishable_key = settings.publishableApiKey, -- setPublishableKey replaces it
     array_keys = array_keys,
     fixed_headers = {}, -- [is an admin call] = the reusable header list (build_headers)
   }, Client)
-  self.jar = Cookies.new(self.base:lower():sub(1, 8) == "https://")
-  -- Cookie paths are matched against the whole URL path, path prefix of baseUrl included.
-  self.base_path = self.base:match("^%a[%w+.-]*://[^/]*(.*)$")
+  Session.init(self) -- the login state; medusa.session owns its fields
   -- medusa-js style: medusa.client.request(...) with a dot works as well as the colon.
   local request = Client.request
   self.request = function(first, ...)
@@ -191,7 +194,7 @@ function Client:build_headers(method, path, options, option_names, custom, custo
     set_header(list, "Idempotency-Key", core.uuid4())
   end
   if self.jar.enabled then
-    local cookie = self.jar:header(self.base_path .. path:match("^[^?]*"))
+    local cookie = cookie_header(self, path)
     if cookie then set_header(list, "Cookie", cookie) end
   end
   add_table(list, options, option_names)
@@ -208,51 +211,6 @@ function Client:build_headers(method, path, options, option_names, custom, custo
     return list, true
   end
   return list, false
-end
-
----------------------------------------------------------------------------------------
--- Login state: a session cookie jar and a bearer token, per client
----------------------------------------------------------------------------------------
-
--- Stores the Set-Cookie headers of a raw response (or of a failure that carries a head).
-function Client:keep_cookies(response, path)
-  local headers = response.headers
-  local cookies = headers and headers["set-cookie"]
-  if cookies then self.jar:store_all(cookies, self.base_path .. path:match("^[^?]*")) end
-end
-
--- After a successful login: keep the session cookie it set, and send it from now on.
-function Client:start_session(result, path)
-  self.jar.enabled = true
-  self.jar:store_all(result.response.headers["set-cookie"], self.base_path .. path)
-end
-
--- After logging out: forget every cookie and stop sending any.
-function Client:end_session(_)
-  self.jar:clear()
-  self.jar.enabled = false
-end
-
--- After auth.getToken: keep the access token it returned.
-function Client:keep_token(result)
-  if type(result.access_token) == "string" then self:set_token(result.access_token) end
-end
-
--- The x-publishable-api-key this client sends from now on (nil or "" stops sending one).
-function Client:set_publishable_key(key)
-  if key ~= nil and (type(key) ~= "string" or key:find("[\r\n%z]")) then
-    Error.argument("key", "expected a string without CR, LF or NUL, or nil")
-  end
-  self.publishable_key = key ~= "" and key or nil
-  self.fixed_headers = {} -- the cached header lists carry the old key
-end
-
--- A store JWT to send as Authorization: Bearer on this client's /store requests (nil forgets it).
-function Client:set_token(token)
-  if token ~= nil and (type(token) ~= "string" or token == "" or token:find("[%c ]")) then
-    Error.argument("token", "expected a non-empty string without spaces or control characters, or nil")
-  end
-  self.bearer = token
 end
 
 ---------------------------------------------------------------------------------------
@@ -334,7 +292,7 @@ end
 function Client:attempt(request, path)
   request.attempts = request.attempts + 1
   local response, failure = self.transport:send(request)
-  if self.jar.enabled then self:keep_cookies(response or failure, path) end
+  if self.jar.enabled then keep_cookies(self, response or failure, path) end
   if response then
     if response.status >= 200 and response.status < 300 then
       local result, err = success(response, request)
