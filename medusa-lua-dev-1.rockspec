@@ -32,6 +32,7 @@ build = {
     },
     ["medusa"] = "lua/medusa/init.lua",
     ["medusa.client"] = "lua/medusa/client.lua",
+    ["medusa.request_headers"] = "lua/medusa/request_headers.lua",
     ["medusa.response"] = "lua/medusa/response.lua",
     ["medusa.retry"] = "lua/medusa/retry.lua",
     ["medusa.session"] = "lua/medusa/session.lua",

@@ -66,7 +66,7 @@ function Session.set_publishable_key(client, key)
     Error.argument("key", "expected a string without CR, LF or NUL, or nil")
   end
   client.publishable_key = key ~= "" and key or nil
-  client.fixed_headers = {} -- the cached header lists carry the old key
+  client.fixed_headers = {} -- the cached header lists (medusa.request_headers) carry the old key
 end
 
 return Session
