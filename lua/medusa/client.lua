@@ -1,113 +1,48 @@
--- medusa.client: the one request pipeline every resource and every transport shares.
--- It owns all HTTP policy: URL joining, the header set and its precedence, the JSON body,
--- the Idempotency-Key, the retry loop with its backoff and Retry-After rules, and the
--- shaping of results and errors. Transports only move bytes; resources only name routes.
+-- medusa.client: the one request pipeline every resource and every transport shares: a
+-- call's checks, URL and JSON body, then its attempts (the first one, and the retries the
+-- policy allows). The policies it applies are their own modules: medusa.request_headers
+-- (the header set and its precedence), medusa.response (results and errors), medusa.retry
+-- (which failures are retried, after what wait) and medusa.session (cookies, token, key).
+-- Transports only move bytes; resources only name routes.
 local core = require "medusa.core"
 local Error = require "medusa.error"
-local Cookies = require "medusa.cookies"
-local pretty = require "medusa.pretty"
 local Headers = require "medusa.headers"
+local RequestHeaders = require "medusa.request_headers"
+local Response = require "medusa.response"
+local Retry = require "medusa.retry"
+local Session = require "medusa.session"
 
 local Client = {}
 Client.__index = Client
 Client.__name = "medusa.Client"
 
-local VERSION = core.version
-local USER_AGENT = ("medusa-lua/%s libcurl/%s"):format(VERSION, core.curl_version)
+-- The policies' public names on Client: specs, benchmarks and init.lua use them there, and
+-- the resources call the session functions as client methods (their `after` hooks).
+Client.check_header = RequestHeaders.check_header
+Client.check_headers = RequestHeaders.check_headers
+Client.build_headers = RequestHeaders.build
+Client.Result = Response.Result
+Client.retry_delay = Retry.delay
+Client.keep_cookies = Session.keep_cookies
+Client.start_session = Session.start_session
+Client.end_session = Session.end_session
+Client.keep_token = Session.keep_token
+Client.set_token = Session.set_token
+Client.set_publishable_key = Session.set_publishable_key
 
--- Admin routes medusa-js sends without the API token (spec §1.3 step 3).
-local UNAUTHENTICATED_ADMIN = {
-  ["/admin/auth"] = "POST",
-  ["/admin/users/password-token"] = "POST",
-  ["/admin/users/reset-password"] = "POST",
-  ["/admin/invites/accept"] = "POST",
-}
+-- The pipeline calls these on every request: as upvalues, with no lookup through Client.
+local check_headers = RequestHeaders.check_headers
+local build_headers = RequestHeaders.build
+local NO_NAMES = RequestHeaders.NO_NAMES
+local success, http_error, transport_error = Response.success, Response.http_error, Response.transport_error
+local retry_delay, retryable = Retry.delay, Retry.retryable
+local keep_cookies = Session.keep_cookies
 
 local METHODS_WITH_BODY = { POST = true, DELETE = true }
 local METHODS = { GET = true, POST = true, DELETE = true }
 
-local MAX_RETRY_AFTER_MS = 300000
 -- What repeated response header fields become (medusa.headers); every transport applies them.
 local RULES = Headers.RULES
-
----------------------------------------------------------------------------------------
--- Header checks and the ordered, case-insensitive header list
----------------------------------------------------------------------------------------
-
--- RFC 9110 token characters.
-local function is_token(name)
-  return name ~= "" and not name:find("[^!#$%%&'*+%-.^_`|~%w]")
-end
-
--- Raises, naming `where`, unless name/value make a header that cannot split the request.
-function Client.check_header(where, name, value)
-  if type(name) ~= "string" or not is_token(name) then
-    Error.argument(where, ("header name %q is not an HTTP token"):format(tostring(name)))
-  end
-  if type(value) ~= "string" then
-    Error.argument(where, ("header %q must be a string, got %s"):format(name, type(value)))
-  end
-  if value:find("[\r\n%z]") then
-    Error.argument(where, ("header %q contains CR, LF or NUL"):format(name))
-  end
-end
-
-local NO_NAMES = {}
-
--- Validates a table of headers and returns its names sorted case-insensitively, so the
--- order on the wire never depends on Lua's table iteration order.
-function Client.check_headers(where, headers)
-  if headers == nil then return NO_NAMES end
-  if type(headers) ~= "table" then
-    Error.argument(where, "expected a table of header strings, got " .. type(headers))
-  end
-  local names = {}
-  for name, value in pairs(headers) do
-    Client.check_header(where, name, value)
-    names[#names + 1] = name
-  end
-  table.sort(names, function(a, b)
-    local la, lb = a:lower(), b:lower()
-    if la ~= lb then return la < lb end
-    return a < b
-  end)
-  return names
-end
-
--- An ordered header list where a name that differs only in case replaces the earlier
--- entry in place and takes the new spelling (what Node does with medusa-js's headers).
-local function header_list()
-  return { n = 0, index = {} }
-end
-
-local function set_header(list, name, value)
-  local key = name:lower()
-  local at = list.index[key]
-  if at then
-    list[at] = { name, value }
-  else
-    list.n = list.n + 1
-    list[list.n] = { name, value }
-    list.index[key] = list.n
-  end
-end
-
--- Framing headers belong to the transport, which sets them from the body it sends. A
--- caller's value would desynchronise the connection (`Content-Length: 0` leaves the body
--- to be read as the next request), so it is dropped, as axios overwrites it.
-local FRAMING = { ["content-length"] = true, ["transfer-encoding"] = true }
-
-local function add_table(list, headers, names)
-  for i = 1, #names do
-    if not FRAMING[names[i]:lower()] then
-      set_header(list, names[i], headers[names[i]])
-    end
-  end
-end
-
----------------------------------------------------------------------------------------
--- The client
----------------------------------------------------------------------------------------
 
 -- settings: the checked config of medusa.new (see init.lua); transport: send/sleep/close.
 -- array_keys: the fields that stay JSON arrays when empty in a body client.request sends
@@ -117,16 +52,12 @@ function Client.new(settings, transport, array_keys)
     settings = settings,
     transport = transport,
     base = settings.baseUrl:gsub("/+$", ""),
-    custom_names = Client.check_headers("customHeaders", settings.customHeaders),
+    custom_names = check_headers("customHeaders", settings.customHeaders),
     closed = false,
-    bearer = nil, -- a store JWT from auth.getToken, for this client only
-    publishable_key = settings.publishableApiKey, -- setPublishableKey replaces it
     array_keys = array_keys,
-    fixed_headers = {}, -- [is an admin call] = the reusable header list (build_headers)
+    fixed_headers = {}, -- [is an admin call] = the reusable header list (medusa.request_headers)
   }, Client)
-  self.jar = Cookies.new(self.base:lower():sub(1, 8) == "https://")
-  -- Cookie paths are matched against the whole URL path, path prefix of baseUrl included.
-  self.base_path = self.base:match("^%a[%w+.-]*://[^/]*(.*)$")
+  Session.init(self) -- the login state; medusa.session owns its fields
   -- medusa-js style: medusa.client.request(...) with a dot works as well as the colon.
   local request = Client.request
   self.request = function(first, ...)
@@ -157,234 +88,6 @@ local function check_path(path)
   end
 end
 
--- Builds the header list for one call, in medusa-js's order (spec §1.3).
-function Client:build_headers(method, path, options, option_names, custom, custom_names)
-  local s = self.settings
-  local admin = s.apiKey ~= nil and path:sub(1, 6) == "/admin" and UNAUTHENTICATED_ADMIN[path] ~= method
-  -- Most calls carry nothing that changes from call to call (no per-call headers, no
-  -- Idempotency-Key, cookie or token): their list is built once per client and reused,
-  -- and the transport may keep what it derived from it (see `headers_reused`).
-  local fixed = #option_names == 0 and #custom_names == 0 and not self.jar.enabled
-    and not (s.maxRetries > 0 and method == "POST") and not (self.bearer and path:sub(1, 7) == "/store/")
-  if fixed then
-    local cached = self.fixed_headers[admin]
-    if cached then return cached, true end
-  end
-  local list = header_list()
-  set_header(list, "Accept", "application/json")
-  set_header(list, "Content-Type", "application/json")
-  if admin then
-    set_header(list, "x-medusa-access-token", s.apiKey)
-  end
-  if self.bearer and path:sub(1, 7) == "/store/" then
-    set_header(list, "Authorization", "Bearer " .. self.bearer)
-  end
-  if self.publishable_key then
-    set_header(list, "x-publishable-api-key", self.publishable_key)
-  end
-  if s.maxRetries > 0 and method == "POST" then
-    set_header(list, "Idempotency-Key", core.uuid4())
-  end
-  if self.jar.enabled then
-    local cookie = self.jar:header(self.base_path .. path:match("^[^?]*"))
-    if cookie then set_header(list, "Cookie", cookie) end
-  end
-  add_table(list, options, option_names)
-  add_table(list, s.customHeaders, self.custom_names)
-  add_table(list, custom, custom_names)
-  if not list.index["user-agent"] then
-    set_header(list, "User-Agent", USER_AGENT)
-  end
-  list.index = nil
-  list.n = nil
-  if fixed then
-    self.fixed_headers[admin] = list
-    -- Listed once: the transport sees this table again on later calls.
-    return list, true
-  end
-  return list, false
-end
-
----------------------------------------------------------------------------------------
--- Responses: header maps, bodies, errors
----------------------------------------------------------------------------------------
-
-
--- A readable one-line summary of a non-JSON error body (an HTML page or plain text).
-local function text_summary(body)
-  -- Express's error pages title every page "Error"; the reason is the <pre>'s first line.
-  local pre = body:match("<pre>(.-)</pre>")
-  local text = (pre and (pre:match("^(.-)<br") or pre)) or body:match("<title>(.-)</title>") or body
-  text = text:gsub("<br%s*/?>", " "):gsub("<[^>]*>", ""):gsub("&nbsp;", " "):gsub("%s+", " ")
-  text = text:gsub("^ ", ""):gsub(" $", "")
-  if #text > 200 then text = text:sub(1, 200) .. "..." end
-  return text
-end
-
-local function decode(body)
-  local ok, value = pcall(core.json_decode, body)
-  if ok then return value end
-  return nil, (tostring(value):gsub("^.-(medusa%.json: )", "%1"))
-end
-
--- The error object for a response whose status is not 2xx.
-local function http_error(response, headers, call)
-  local status, body = response.status, response.body
-  local fields = {
-    status = status, headers = headers, attempts = call.attempts,
-    method = call.method, url = call.url, type = "http_error",
-  }
-  local decoded = body ~= "" and decode(body) or nil
-  if type(decoded) == "table" then
-    fields.body = decoded
-    if type(decoded.type) == "string" then fields.type = decoded.type end
-    if type(decoded.code) == "string" then fields.code = decoded.code end
-    local message = decoded.message
-    if type(message) == "string" then
-      fields.message = message
-    elseif message ~= nil then
-      fields.message = core.json_encode(message)
-    end
-  elseif decoded ~= nil then
-    fields.body = decoded
-  elseif body ~= "" then
-    fields.body = body
-    fields.message = ("HTTP %d: %s"):format(status, text_summary(body))
-  end
-  if status >= 300 and status < 400 then
-    fields.type = "redirect"
-    fields.message = ("HTTP %d redirect to %s not followed"):format(status, tostring(headers.location))
-  end
-  fields.message = fields.message or ("HTTP %d"):format(status)
-  return Error.new(fields)
-end
-
--- Results print as indented JSON in the REPL; to the encoder they are plain tables.
-local Result = {
-  __name = "medusa.Result",
-  __tostring = function(result)
-    local data = {}
-    for k, v in pairs(result) do
-      if k ~= "response" then data[k] = v end
-    end
-    local meta = rawget(result, "response")
-    return pretty(data) .. (meta and ("\n-- response: HTTP %d"):format(meta.status) or "")
-  end,
-}
-Client.Result = Result
-
--- The result of a 2xx response: the decoded body plus `response`, as medusa-js returns.
-local function success(response, call)
-  local headers = response.headers
-  local meta = { status = response.status, headers = headers }
-  local body = response.body
-  if body == "" then return setmetatable({ response = meta }, Result) end
-  local value, why = decode(body)
-  if value == nil and why then
-    -- A success the server itself labels as not JSON (Express's res.sendStatus(200) sends
-    -- text/plain "OK") is data, as medusa-js keeps it; a body that claims JSON, or says
-    -- nothing, and does not parse is a broken response.
-    local content_type = headers["content-type"]
-    if content_type and not content_type:lower():find("json", 1, true) then
-      return setmetatable({ data = body, response = meta }, Result)
-    end
-    return nil, Error.new {
-      status = response.status, type = "invalid_response",
-      message = "response body is not valid JSON (" .. why .. ")",
-      body = body, headers = Headers.without_lists(headers, RULES),
-      attempts = call.attempts, method = call.method, url = call.url,
-    }
-  end
-  if type(value) == "table" and getmetatable(value) == nil then
-    value.response = meta
-    return setmetatable(value, Result)
-  end
-  -- A JSON array, string or number has no keys to merge `response` into.
-  return setmetatable({ data = value, response = meta }, Result)
-end
-
----------------------------------------------------------------------------------------
--- Retry policy (medusa-js 6.1.10 with retry-axios 2.6.0, spec §1.7)
----------------------------------------------------------------------------------------
-
--- Milliseconds to wait before retry number n, or nil when no retry may follow.
-function Client.retry_delay(n, headers)
-  local value = headers and headers["retry-after"]
-  if value == nil then
-    return ((2 ^ n - 1) / 2) * 1000
-  end
-  local ms
-  local trimmed = value:match("^%s*(.-)%s*$")
-  local seconds = trimmed == "" and 0 or tonumber(trimmed)
-  if seconds then
-    ms = seconds * 1000
-  else
-    local date = core.parse_http_date(value)
-    ms = date and (date * 1000 - core.now_ms()) or nil
-  end
-  if ms == nil or ms ~= ms or ms <= 0 or ms > MAX_RETRY_AFTER_MS then return nil end
-  return ms
-end
-
--- Whether a failed attempt may be sent again (before the attempt budget is looked at).
-local function retryable(method, err, status_line_arrived)
-  if err.type == "network" or err.type == "timeout" then
-    -- Without a status line the request may never have arrived. After one, a POST or
-    -- DELETE reached the server, so only an idempotent GET is sent again.
-    return not status_line_arrived or method == "GET"
-  end
-  if err.type == "too_large" or err.type == "invalid_response" or err.type == "tls" then
-    return false
-  end
-  local status = err.status
-  return status == 409 or (status ~= nil and status >= 501 and status <= 599)
-end
-
----------------------------------------------------------------------------------------
--- Login state: a session cookie jar and a bearer token, per client
----------------------------------------------------------------------------------------
-
--- Stores the Set-Cookie headers of a raw response (or of a failure that carries a head).
-function Client:keep_cookies(response, path)
-  local headers = response.headers
-  local cookies = headers and headers["set-cookie"]
-  if cookies then self.jar:store_all(cookies, self.base_path .. path:match("^[^?]*")) end
-end
-
--- After a successful login: keep the session cookie it set, and send it from now on.
-function Client:start_session(result, path)
-  self.jar.enabled = true
-  self.jar:store_all(result.response.headers["set-cookie"], self.base_path .. path)
-end
-
--- After logging out: forget every cookie and stop sending any.
-function Client:end_session(_)
-  self.jar:clear()
-  self.jar.enabled = false
-end
-
--- After auth.getToken: keep the access token it returned.
-function Client:keep_token(result)
-  if type(result.access_token) == "string" then self:set_token(result.access_token) end
-end
-
--- The x-publishable-api-key this client sends from now on (nil or "" stops sending one).
-function Client:set_publishable_key(key)
-  if key ~= nil and (type(key) ~= "string" or key:find("[\r\n%z]")) then
-    Error.argument("key", "expected a string without CR, LF or NUL, or nil")
-  end
-  self.publishable_key = key ~= "" and key or nil
-  self.fixed_headers = {} -- the cached header lists carry the old key
-end
-
--- A store JWT to send as Authorization: Bearer on this client's /store requests (nil forgets it).
-function Client:set_token(token)
-  if token ~= nil and (type(token) ~= "string" or token == "" or token:find("[%c ]")) then
-    Error.argument("token", "expected a non-empty string without spaces or control characters, or nil")
-  end
-  self.bearer = token
-end
-
 ---------------------------------------------------------------------------------------
 -- request(method, path, payload?, options?, customHeaders?)
 ---------------------------------------------------------------------------------------
@@ -405,8 +108,8 @@ function Client:dispatch(method, path, payload, options, customHeaders, array_ke
   if self.closed then Error.raise("attempt to use a closed client") end
   -- Most calls pass neither: checked here, not by a call (check_headers' loop keeps LuaJIT
   -- from compiling this function when it is called on every request).
-  local option_names = options == nil and NO_NAMES or Client.check_headers("options", options)
-  local custom_names = customHeaders == nil and NO_NAMES or Client.check_headers("customHeaders", customHeaders)
+  local option_names = options == nil and NO_NAMES or check_headers("options", options)
+  local custom_names = customHeaders == nil and NO_NAMES or check_headers("customHeaders", customHeaders)
 
   local body
   if METHODS_WITH_BODY[method] then
@@ -425,7 +128,7 @@ function Client:dispatch(method, path, payload, options, customHeaders, array_ke
   -- axios joins with exactly one slash: baseUrl's trailing ones are gone already.
   local url = self.base .. (path:byte(2) == 47 and path:gsub("^/+", "/") or path)
   local request_headers, headers_reused =
-    self:build_headers(method, path, options, option_names, customHeaders, custom_names)
+    build_headers(self, method, path, options, option_names, customHeaders, custom_names)
   -- Also the call's record for results and errors: attempts counts what was sent.
   local request = {
     method = method,
@@ -450,7 +153,7 @@ function Client:dispatch(method, path, payload, options, customHeaders, array_ke
     if retries_done >= s.maxRetries or not retryable(method, err, err.status ~= nil) then
       return nil, err
     end
-    local delay = Client.retry_delay(retries_done + 1, headers)
+    local delay = retry_delay(retries_done + 1, headers)
     if delay == nil then return nil, err end
     self.transport:sleep(delay)
     result, err, headers, final = self:attempt(request, path)
@@ -464,7 +167,7 @@ end
 function Client:attempt(request, path)
   request.attempts = request.attempts + 1
   local response, failure = self.transport:send(request)
-  if self.jar.enabled then self:keep_cookies(response or failure, path) end
+  if self.jar.enabled then keep_cookies(self, response or failure, path) end
   if response then
     if response.status >= 200 and response.status < 300 then
       local result, err = success(response, request)
@@ -474,11 +177,7 @@ function Client:attempt(request, path)
     return nil, http_error(response, headers, request), headers
   end
   local headers = failure.headers and Headers.without_lists(failure.headers, RULES)
-  return nil, Error.new {
-    status = failure.status, type = failure.type, code = failure.code,
-    message = failure.message, headers = headers,
-    attempts = request.attempts, method = request.method, url = request.url,
-  }, headers
+  return nil, transport_error(failure, headers, request), headers
 end
 
 return Client

@@ -1,0 +1,117 @@
+-- medusa.response: what an attempt's outcome becomes for the caller. A 2xx is a Result (the
+-- decoded body plus `response`, as medusa-js returns it); anything else is a medusa.Error
+-- whose message says what happened, even when the server sent an HTML page.
+local core = require "medusa.core"
+local Error = require "medusa.error"
+local pretty = require "medusa.pretty"
+local Headers = require "medusa.headers"
+
+local Response = {}
+
+local RULES = Headers.RULES
+
+-- A readable one-line summary of a non-JSON error body (an HTML page or plain text).
+local function text_summary(body)
+  -- Express's error pages title every page "Error"; the reason is the <pre>'s first line.
+  local pre = body:match("<pre>(.-)</pre>")
+  local text = (pre and (pre:match("^(.-)<br") or pre)) or body:match("<title>(.-)</title>") or body
+  text = text:gsub("<br%s*/?>", " "):gsub("<[^>]*>", ""):gsub("&nbsp;", " "):gsub("%s+", " ")
+  text = text:gsub("^ ", ""):gsub(" $", "")
+  if #text > 200 then text = text:sub(1, 200) .. "..." end
+  return text
+end
+
+local function decode(body)
+  local ok, value = pcall(core.json_decode, body)
+  if ok then return value end
+  return nil, (tostring(value):gsub("^.-(medusa%.json: )", "%1"))
+end
+
+-- The error object for a response whose status is not 2xx; headers: its map without the
+-- Set-Cookie list.
+function Response.http_error(response, headers, call)
+  local status, body = response.status, response.body
+  local fields = {
+    status = status, headers = headers, attempts = call.attempts,
+    method = call.method, url = call.url, type = "http_error",
+  }
+  local decoded = body ~= "" and decode(body) or nil
+  if type(decoded) == "table" then
+    fields.body = decoded
+    if type(decoded.type) == "string" then fields.type = decoded.type end
+    if type(decoded.code) == "string" then fields.code = decoded.code end
+    local message = decoded.message
+    if type(message) == "string" then
+      fields.message = message
+    elseif message ~= nil then
+      fields.message = core.json_encode(message)
+    end
+  elseif decoded ~= nil then
+    fields.body = decoded
+  elseif body ~= "" then
+    fields.body = body
+    fields.message = ("HTTP %d: %s"):format(status, text_summary(body))
+  end
+  if status >= 300 and status < 400 then
+    fields.type = "redirect"
+    fields.message = ("HTTP %d redirect to %s not followed"):format(status, tostring(headers.location))
+  end
+  fields.message = fields.message or ("HTTP %d"):format(status)
+  return Error.new(fields)
+end
+
+-- The error object for an attempt the transport could not complete (network, timeout,
+-- too_large, tls); headers: the head's map without the Set-Cookie list, when a head arrived.
+function Response.transport_error(failure, headers, call)
+  return Error.new {
+    status = failure.status, type = failure.type, code = failure.code,
+    message = failure.message, headers = headers,
+    attempts = call.attempts, method = call.method, url = call.url,
+  }
+end
+
+-- Results print as indented JSON in the REPL; to the encoder they are plain tables.
+local Result = {
+  __name = "medusa.Result",
+  __tostring = function(result)
+    local data = {}
+    for k, v in pairs(result) do
+      if k ~= "response" then data[k] = v end
+    end
+    local meta = rawget(result, "response")
+    return pretty(data) .. (meta and ("\n-- response: HTTP %d"):format(meta.status) or "")
+  end,
+}
+Response.Result = Result
+
+-- The result of a 2xx response: the decoded body plus `response`, as medusa-js returns.
+function Response.success(response, call)
+  local headers = response.headers
+  local meta = { status = response.status, headers = headers }
+  local body = response.body
+  if body == "" then return setmetatable({ response = meta }, Result) end
+  local value, why = decode(body)
+  if value == nil and why then
+    -- A success the server itself labels as not JSON (Express's res.sendStatus(200) sends
+    -- text/plain "OK") is data, as medusa-js keeps it; a body that claims JSON, or says
+    -- nothing, and does not parse is a broken response.
+    local content_type = headers["content-type"]
+    if content_type and not content_type:lower():find("json", 1, true) then
+      return setmetatable({ data = body, response = meta }, Result)
+    end
+    return nil, Error.new {
+      status = response.status, type = "invalid_response",
+      message = "response body is not valid JSON (" .. why .. ")",
+      body = body, headers = Headers.without_lists(headers, RULES),
+      attempts = call.attempts, method = call.method, url = call.url,
+    }
+  end
+  if type(value) == "table" and getmetatable(value) == nil then
+    value.response = meta
+    return setmetatable(value, Result)
+  end
+  -- A JSON array, string or number has no keys to merge `response` into.
+  return setmetatable({ data = value, response = meta }, Result)
+end
+
+return Response
