@@ -37,7 +37,8 @@ function Retry.retryable(method, err, status_line_arrived)
     -- DELETE reached the server, so only an idempotent GET is sent again.
     return not status_line_arrived or method == "GET"
   end
-  if err.type == "too_large" or err.type == "invalid_response" or err.type == "tls" then
+  -- A local failure (the request could not even be built here) would fail the same way again.
+  if err.type == "too_large" or err.type == "invalid_response" or err.type == "tls" or err.type == "local" then
     return false
   end
   local status = err.status
