@@ -10,7 +10,7 @@ local cases = require "e2e.cases"
 local function backend_environment()
   local out = {}
   for _, k in ipairs { "E2E_STATE", "E2E_BASE_URL", "E2E_PROXY_URL", "E2E_PG_HOST", "E2E_PG_PORT",
-    "E2E_PG_USER", "E2E_PG_DB", "E2E_REGION_ID", "PATH" } do
+    "E2E_PG_USER", "E2E_PG_DB", "E2E_REGION_ID", "E2E_ADMIN_TOKEN", "PATH" } do
     out[k] = os.getenv(k)
   end
   return out
