@@ -17,6 +17,7 @@ local ok, assert_error, assert_integer = Check.ok, Check.error, Check.integer
 local cases = {}
 local function case(name, run) cases[#cases + 1] = { name = name, run = run } end
 
+local PASSWORD = "e2e-secret-password"
 local PRICE = 1500    -- the fixture product's variant, in cents
 local SHIPPING = 500  -- the fixture shipping option
 
@@ -32,6 +33,19 @@ local function field_of(list, field)
   for i, item in ipairs(list) do out[i] = item[field] end
   table.sort(out)
   return out
+end
+
+local function email_for(kind)
+  return Admin.unique("e2e-" .. kind) .. "@medusa-lua.test"
+end
+
+local function address(overrides)
+  local a = {
+    first_name = "Ada", last_name = "Lua", address_1 = "1 Loop Road", city = "Springfield",
+    postal_code = "12345", country_code = "us", phone = "555-0100",
+  }
+  for k, v in pairs(overrides or {}) do a[k] = v end
+  return a
 end
 
 ---------------------------------------------------------------------------------------
@@ -184,6 +198,190 @@ case("order edit: an unknown edit is a 404 not_found", function(ctx)
   assert_error(err, 404, "not_found", "Order edit with id oe_does_not_exist was not found")
   _, err = medusa.orderEdits.complete("oe_does_not_exist")
   assert_error(err, 404, "not_found", "Order edit with id oe_does_not_exist was not found")
+end)
+
+---------------------------------------------------------------------------------------
+-- 2. Guest checkout
+---------------------------------------------------------------------------------------
+
+case("guest checkout: regions, products, variants, cart, line items, addresses, shipping, payment, complete, order", function(ctx)
+  local admin = Admin.new(ctx.medusa)
+  local region_id = admin:region()
+  local product_id, variant_id, handle = admin:product { price = PRICE }
+  local _, other_variant = admin:product { price = 2500 }
+  local option_id = admin:shipping_option { amount = SHIPPING }
+  local medusa = ctx.medusa()
+  local email = email_for("guest")
+
+  -- Browse: the region (with its country and provider), then the product and its variant.
+  local regions = ok(medusa.regions.list()).regions
+  local region = find(regions, "id", region_id)
+  assert.is_table(region, "the e2e region is not listed")
+  assert.is_table(find(region.countries, "iso_2", "us"))
+  assert.is_table(find(region.payment_providers, "id", "manual"))
+
+  local listed = ok(medusa.products.list { handle = handle, region_id = region_id })
+  assert.are.equal(1, listed.count)
+  assert.are.equal(product_id, listed.products[1].id)
+  assert_integer(PRICE, listed.products[1].variants[1].calculated_price)
+  local product = ok(medusa.products.retrieve(product_id)).product
+  assert.are.equal(handle, product.handle)
+  assert.are.equal(variant_id, product.variants[1].id)
+  local variants = ok(medusa.products.variants.list { ids = variant_id .. "," .. other_variant }).variants
+  local both = { variant_id, other_variant }
+  table.sort(both)
+  assert.are.same(both, field_of(variants, "id"))
+  local variant = ok(medusa.products.variants.retrieve(variant_id)).variant
+  assert.are.equal(product_id, variant.product_id)
+  assert.are.equal(PRICE, find(variant.prices, "currency_code", "usd").amount)
+
+  -- The cart and its lines.
+  local cart = ok(medusa.carts.create { region_id = region_id }).cart
+  assert.matches("^cart_", cart.id)
+  assert.are.equal(region_id, cart.region_id)
+  assert.are.same({}, cart.items)
+  cart = ok(medusa.carts.lineItems.create(cart.id, { variant_id = variant_id, quantity = 1 })).cart
+  cart = ok(medusa.carts.lineItems.create(cart.id, { variant_id = other_variant, quantity = 1 })).cart
+  assert.are.equal(2, #cart.items)
+  assert_integer(PRICE + 2500, cart.subtotal)
+  local line = find(cart.items, "variant_id", variant_id)
+  local other_line = find(cart.items, "variant_id", other_variant)
+  cart = ok(medusa.carts.lineItems.update(cart.id, line.id, { quantity = 3 })).cart
+  assert_integer(3, find(cart.items, "id", line.id).quantity)
+  assert_integer(3 * PRICE + 2500, cart.subtotal)
+  cart = ok(medusa.carts.lineItems.delete(cart.id, other_line.id)).cart
+  assert.are.same({ line.id }, field_of(cart.items, "id"))
+  assert_integer(3 * PRICE, cart.subtotal)
+
+  -- Who and where.
+  cart = ok(medusa.carts.update(cart.id, {
+    email = email, shipping_address = address(), billing_address = address { address_1 = "2 Bill Street" },
+  })).cart
+  assert.are.equal(email, cart.email)
+  assert.are.equal("Springfield", cart.shipping_address.city)
+  assert.are.equal("2 Bill Street", cart.billing_address.address_1)
+
+  -- Shipping.
+  local options = ok(medusa.shippingOptions.listCartOptions(cart.id)).shipping_options
+  local option = find(options, "id", option_id)
+  assert.is_table(option, "the fixture option is not offered for the cart")
+  assert_integer(SHIPPING, option.amount)
+  cart = ok(medusa.carts.addShippingMethod(cart.id, { option_id = option_id })).cart
+  assert.are.equal(option_id, cart.shipping_methods[1].shipping_option_id)
+  assert_integer(SHIPPING, cart.shipping_total)
+  assert_integer(3 * PRICE + SHIPPING, cart.total)
+
+  -- Payment: a session per provider of the region, then select manual.
+  cart = ok(medusa.carts.createPaymentSessions(cart.id)).cart
+  assert.are.same({ "manual" }, field_of(cart.payment_sessions, "provider_id"))
+  cart = ok(medusa.carts.setPaymentSession(cart.id, { provider_id = "manual" })).cart
+  assert.are.equal("manual", cart.payment_session.provider_id)
+  assert.is_true(cart.payment_session.is_selected)
+
+  -- Complete: an order.
+  local res, err = medusa.carts.complete(cart.id)
+  assert.is_nil(err)
+  assert.are.equal("order", res.type)
+  local order = res.data
+  assert.matches("^order_", order.id)
+  assert.are.equal(cart.id, order.cart_id)
+  assert.are.equal(email, order.email)
+  assert_integer(3 * PRICE + SHIPPING, order.total)
+  assert.are.equal("awaiting", order.payment_status)
+
+  local retrieved = ok(medusa.orders.retrieve(order.id)).order
+  assert.are.equal(order.id, retrieved.id)
+  assert.are.equal(order.display_id, retrieved.display_id)
+  assert.are.same({ line.variant_id }, field_of(retrieved.items, "variant_id"))
+  assert.are.equal(order.id, ok(medusa.orders.retrieveByCartId(cart.id)).order.id)
+  assert.is_string(ok(medusa.carts.retrieve(cart.id)).cart.completed_at)
+end)
+
+case("guest checkout: completing a cart without a payment session, and unknown ids, are structured errors", function(ctx)
+  local admin = Admin.new(ctx.medusa)
+  local _, variant_id = admin:product { price = PRICE }
+  local medusa = ctx.medusa()
+  local cart = ok(medusa.carts.create { region_id = admin:region(), items = { { variant_id = variant_id, quantity = 1 } } }).cart
+  assert.are.equal(1, #cart.items)
+  local res, err = medusa.carts.complete(cart.id)
+  assert.is_nil(res)
+  assert_error(err, 400, "not_allowed", "You cannot complete a cart without a payment session.")
+  res, err = medusa.orders.retrieveByCartId(cart.id)
+  assert.is_nil(res)
+  assert_error(err, 404, "not_found")
+  res, err = medusa.carts.retrieve("cart_does_not_exist")
+  assert.is_nil(res)
+  assert_error(err, 404, "not_found", "Cart with cart_does_not_exist was not found")
+  res, err = medusa.products.retrieve("prod_does_not_exist")
+  assert.is_nil(res)
+  assert_error(err, 404, "not_found")
+end)
+
+---------------------------------------------------------------------------------------
+-- 3. A registered customer
+---------------------------------------------------------------------------------------
+
+case("customer: create logs in (connect.sid in the jar), retrieve, update, addresses, orders, logout, then a 401", function(ctx)
+  local admin = Admin.new(ctx.medusa)
+  local medusa = ctx.medusa()
+  local email = email_for("customer")
+
+  local res, err = medusa.customers.create {
+    email = email, password = PASSWORD, first_name = "Ada", last_name = "Lua",
+  }
+  assert.is_nil(err)
+  local customer = res.customer
+  assert.matches("^cus_", customer.id)
+  assert.are.equal(email, customer.email)
+  assert.is_true(customer.has_account)
+  -- Logged in by it: this client's jar holds the session cookie and sends it.
+  assert.matches("^connect%.sid=s%%3A", medusa.client.jar:header("/store/customers/me"))
+
+  local me = ok(medusa.customers.retrieve()).customer
+  assert.are.equal(customer.id, me.id)
+  me = ok(medusa.customers.update { first_name = "Grace", phone = "555-0199" }).customer
+  assert.are.equal("Grace", me.first_name)
+  assert.are.equal("555-0199", me.phone)
+  assert.are.equal("Grace", ok(medusa.customers.retrieve()).customer.first_name)
+
+  -- Addresses: add, update, delete.
+  me = ok(medusa.customers.addresses.addAddress { address = address() }).customer
+  assert.are.equal(1, #me.shipping_addresses)
+  local address_id = me.shipping_addresses[1].id
+  assert.matches("^addr_", address_id)
+  me = ok(medusa.customers.addresses.updateAddress(address_id, { city = "Shelbyville" })).customer
+  assert.are.equal("Shelbyville", find(me.shipping_addresses, "id", address_id).city)
+  me = ok(medusa.customers.addresses.deleteAddress(address_id)).customer
+  assert.are.same({}, me.shipping_addresses)
+
+  -- Orders: none, then one the shop placed for this customer.
+  local orders = ok(medusa.customers.listOrders())
+  assert.are.equal(0, orders.count)
+  local _, variant_id = admin:product { price = PRICE }
+  local order_id = admin:order(variant_id, admin:shipping_option(), { email = email, customer_id = customer.id })
+  orders = ok(medusa.customers.listOrders { limit = 5 })
+  assert.are.equal(1, orders.count)
+  assert.are.equal(5, orders.limit)
+  assert.are.equal(order_id, orders.orders[1].id)
+
+  -- Log out: the jar is emptied, and the customer routes answer 401.
+  local ended = ok(medusa.auth.deleteSession())
+  assert.are.equal("OK", ended.data)
+  assert.is_nil(medusa.client.jar:header("/store/customers/me"))
+  res, err = medusa.customers.retrieve()
+  assert.is_nil(res)
+  assert_error(err, 401, "http_error")
+  assert.are.equal("Unauthorized", err.body)
+  assert.are.equal("GET", err.method)
+end)
+
+case("customer: a second registration with the same email is a structured error", function(ctx)
+  local medusa = ctx.medusa()
+  local email = email_for("twice")
+  ok(medusa.customers.create { email = email, password = PASSWORD, first_name = "A", last_name = "B" })
+  local res, err = ctx.medusa().customers.create { email = email, password = PASSWORD, first_name = "A", last_name = "B" }
+  assert.is_nil(res)
+  assert_error(err, 422, "duplicate_error")
 end)
 
 return cases
