@@ -100,6 +100,9 @@ case("order edit: retrieve, region providers, manage, authorize, complete: confi
   local session = managed.payment_collection.payment_sessions[1]
   assert.are.equal("pending", session.status)
   assert_integer(2 * PRICE, session.amount)
+  -- (The provider's own step would go here; refreshing gives a new session id.)
+  session = ok(medusa.paymentCollections.refreshPaymentSession(pc.id, session.id)).payment_session
+  assert.are_not.equal(managed.payment_collection.payment_sessions[1].id, session.id)
   local authorized = ok(medusa.paymentCollections.authorizePaymentSession(pc.id, session.id))
   assert.are.equal("authorized", authorized.payment_session.status)
 
@@ -126,14 +129,15 @@ end)
 case("order edit: a split payment (batch of two sessions, batch authorize) completes the edit", function(ctx)
   local admin = Admin.new(ctx.medusa)
   local f = requested_edit(admin, 2)
-  local pcs = ctx.medusa().paymentCollections
   local medusa = ctx.medusa()
-  local res = ok(pcs.managePaymentSessionsBatch(f.collection_id, { sessions = {
+  local res = ok(medusa.paymentCollections.managePaymentSessionsBatch(f.collection_id, { sessions = {
     { provider_id = "manual", amount = PRICE }, { provider_id = "manual", amount = PRICE },
   } }))
   local sessions = res.payment_collection.payment_sessions
   assert.are.equal(2, #sessions)
-  res = ok(pcs.authorizePaymentSessionsBatch(f.collection_id, { session_ids = field_of(sessions, "id") }))
+  res = ok(medusa.paymentCollections.authorizePaymentSessionsBatch(f.collection_id, {
+    session_ids = field_of(sessions, "id"),
+  }))
   assert.are.equal("authorized", res.payment_collection.status)
   assert_integer(2 * PRICE, res.payment_collection.authorized_amount)
   assert.are.equal("confirmed", ok(medusa.orderEdits.complete(f.edit_id)).order_edit.status)
@@ -382,6 +386,278 @@ case("customer: a second registration with the same email is a structured error"
   local res, err = ctx.medusa().customers.create { email = email, password = PASSWORD, first_name = "A", last_name = "B" }
   assert.is_nil(res)
   assert_error(err, 422, "duplicate_error")
+end)
+
+---------------------------------------------------------------------------------------
+-- 4. Every other store method, each with the fixture it needs
+---------------------------------------------------------------------------------------
+
+case("catalogue: collections, categories, tags and types list and retrieve what the admin made", function(ctx)
+  local admin = Admin.new(ctx.medusa)
+  local collection_id, collection_handle = admin:collection()
+  local category_id, category_handle = admin:category()
+  local tag, kind = Admin.unique("e2e-tag"), Admin.unique("e2e-type")
+  local product_id = admin:product { collection_id = collection_id, category_id = category_id, tags = { tag }, type = kind }
+  local medusa = ctx.medusa()
+
+  local res = ok(medusa.collections.list { handle = { collection_handle } })
+  assert.are.equal(1, res.count)
+  assert.are.equal(collection_id, res.collections[1].id)
+  assert.are.equal(collection_handle, ok(medusa.collections.retrieve(collection_id)).collection.handle)
+  res = ok(medusa.products.list { collection_id = { collection_id } })
+  assert.are.same({ product_id }, field_of(res.products, "id"))
+
+  res = ok(medusa.productCategories.list { handle = category_handle })
+  assert.are.equal(1, res.count)
+  assert.are.equal(category_id, res.product_categories[1].id)
+  local category = ok(medusa.productCategories.retrieve(category_id, { fields = "id,handle" })).product_category
+  assert.are.equal(category_handle, category.handle)
+  res = ok(medusa.products.list { category_id = { category_id } })
+  assert.are.same({ product_id }, field_of(res.products, "id"))
+
+  res = ok(medusa.productTags.list { value = { tag } })
+  assert.are.same({ tag }, field_of(res.product_tags, "value"))
+  res = ok(medusa.productTypes.list { value = { kind } })
+  assert.are.same({ kind }, field_of(res.product_types, "value"))
+
+  local _, err = medusa.collections.retrieve("pcol_does_not_exist")
+  assert_error(err, 404, "not_found")
+end)
+
+case("returnReasons.list and retrieve, giftCards.retrieve by code (and an unknown code's 404)", function(ctx)
+  local admin = Admin.new(ctx.medusa)
+  local reason_id, reason_value = admin:return_reason()
+  local card_id, code = admin:gift_card(2000)
+  local medusa = ctx.medusa()
+
+  local reasons = ok(medusa.returnReasons.list()).return_reasons
+  assert.are.equal(reason_value, find(reasons, "id", reason_id).value)
+  assert.are.equal(reason_value, ok(medusa.returnReasons.retrieve(reason_id)).return_reason.value)
+
+  local card = ok(medusa.giftCards.retrieve(code)).gift_card
+  assert.are.equal(card_id, card.id)
+  assert.are.equal(code, card.code)
+  assert_integer(2000, card.value)
+  assert_integer(2000, card.balance)
+  local _, err = medusa.giftCards.retrieve("NO-SUCH-CARD")
+  assert_error(err, 404, "not_found", "Gift card with code: NO-SUCH-CARD was not found")
+end)
+
+case("shippingOptions.list: the region's options, its outbound ones, its return ones", function(ctx)
+  local admin = Admin.new(ctx.medusa)
+  local outbound = admin:shipping_option()
+  local inbound = admin:shipping_option { is_return = true }
+  local medusa = ctx.medusa()
+  local options = ok(medusa.shippingOptions.list { region_id = admin:region() }).shipping_options
+  assert.is_table(find(options, "id", outbound))
+  assert.is_table(find(options, "id", inbound))
+  options = ok(medusa.shippingOptions.list { region_id = admin:region(), is_return = "false" }).shipping_options
+  assert.is_table(find(options, "id", outbound))
+  assert.is_nil(find(options, "id", inbound))
+  options = ok(medusa.shippingOptions.list { region_id = admin:region(), is_return = "true" }).shipping_options
+  assert.is_table(find(options, "id", inbound))
+  assert.is_nil(find(options, "id", outbound))
+end)
+
+case("returns.create, swaps.create and retrieveByCartId on a fulfilled order; orders.lookupOrder", function(ctx)
+  local admin = Admin.new(ctx.medusa)
+  local _, variant_id = admin:product { price = PRICE }
+  local _, swap_variant = admin:product { price = PRICE }
+  local order_id, display_id, email = admin:order(variant_id, admin:shipping_option(), { quantity = 2 })
+  local item_id = admin:fulfill(order_id)[1]
+  local return_option = admin:shipping_option { is_return = true }
+  local reason_id = admin:return_reason()
+  local medusa = ctx.medusa()
+
+  -- A guest finds the order by its number and email (a wrong email: a bare 404).
+  local found = ok(medusa.orders.lookupOrder { display_id = display_id, email = email }).order
+  assert.are.equal(order_id, found.id)
+  local res, err = medusa.orders.lookupOrder { display_id = display_id, email = "someone-else@medusa-lua.test" }
+  assert.is_nil(res)
+  assert_error(err, 404, "http_error")
+  assert.are.equal("Not Found", err.body)
+
+  -- Return one of the two items.
+  res, err = medusa.returns.create {
+    order_id = order_id, items = { { item_id = item_id, quantity = 1, reason_id = reason_id } },
+    return_shipping = { option_id = return_option },
+  }
+  assert.is_nil(err)
+  local ret = res["return"]
+  assert.are.equal(order_id, ret.order_id)
+  assert.are.equal("requested", ret.status)
+  assert.are.equal(item_id, ret.items[1].item_id)
+  assert.are.equal(reason_id, ret.items[1].reason_id)
+
+  -- Swap the other one for another product: the backend makes the swap's cart.
+  res, err = medusa.swaps.create {
+    order_id = order_id, return_items = { { item_id = item_id, quantity = 1 } },
+    additional_items = { { variant_id = swap_variant, quantity = 1 } }, return_shipping_option = return_option,
+  }
+  assert.is_nil(err)
+  local swap = res.swap
+  assert.matches("^swap_", swap.id)
+  assert.are.equal(order_id, swap.order_id)
+  assert.matches("^cart_", swap.cart_id)
+  local by_cart = ok(medusa.swaps.retrieveByCartId(swap.cart_id)).swap
+  assert.are.equal(swap.id, by_cart.id)
+  assert.are.equal(swap_variant, by_cart.additional_items[1].variant_id)
+
+  -- An order that is not fulfilled cannot be swapped.
+  local unfulfilled = admin:order(variant_id, admin:shipping_option())
+  local line = admin:get_order(unfulfilled).items[1].id
+  res, err = medusa.swaps.create {
+    order_id = unfulfilled, return_items = { { item_id = line, quantity = 1 } },
+    additional_items = { { variant_id = swap_variant, quantity = 1 } },
+  }
+  assert.is_nil(res)
+  assert_error(err, 400, "not_allowed", "Cannot swap an order that has not been fulfilled")
+end)
+
+case("customer: generatePasswordToken, then resetPassword with the token the backend emitted; bad tokens are errors", function(ctx)
+  local medusa = ctx.medusa()
+  local email = email_for("reset")
+  local customer = ok(medusa.customers.create { email = email, password = PASSWORD, first_name = "A", last_name = "B" }).customer
+
+  -- The backend answers 204 and emits the token for a notifier to email; the starter keeps it.
+  local res, err = medusa.customers.generatePasswordToken { email = email }
+  assert.is_nil(err)
+  assert.are.equal(204, res.response.status)
+  local token = ctx.backend.token_event("customer.password_reset", "email", email).token
+  assert.matches("^[%w_-]+%.[%w_-]+%.[%w_-]+$", token)
+
+  -- A token the backend did not sign: its verifier throws, and the route answers 500.
+  res, err = medusa.customers.resetPassword { email = email, token = "not-a-token", password = "new-" .. PASSWORD }
+  assert.is_nil(res)
+  assert_error(err, 500, "unknown_error", "An unknown error occurred.")
+  -- An email with no account: 401.
+  res, err = medusa.customers.resetPassword { email = email_for("nobody"), token = token, password = "x-" .. PASSWORD }
+  assert.is_nil(res)
+  assert_error(err, 401, "unauthorized", "Invalid or expired password reset token")
+
+  res, err = medusa.customers.resetPassword { email = email, token = token, password = "new-" .. PASSWORD }
+  assert.is_nil(err)
+  assert.are.equal(customer.id, res.customer.id)
+  -- The new password logs in; the old one does not.
+  local fresh = ctx.medusa()
+  local _, denied = fresh.auth.authenticate { email = email, password = PASSWORD }
+  assert_error(denied, 401, "http_error")
+  assert.are.equal(customer.id, ok(fresh.auth.authenticate { email = email, password = "new-" .. PASSWORD }).customer.id)
+end)
+
+case("orders.requestCustomerOrders, then confirmRequest with the emitted token: the guest order becomes the customer's", function(ctx)
+  local admin = Admin.new(ctx.medusa)
+  local _, variant_id = admin:product { price = PRICE }
+  local order_id, _, order_email = admin:order(variant_id, admin:shipping_option())
+  local medusa = ctx.medusa()
+  local customer = ok(medusa.customers.create {
+    email = email_for("claim"), password = PASSWORD, first_name = "A", last_name = "B",
+  }).customer
+  assert.are.equal(0, ok(medusa.customers.listOrders()).count)
+
+  -- 200 with Express's text/plain "OK"; the token goes out in an event, for an email.
+  local res, err = medusa.orders.requestCustomerOrders { order_ids = { order_id } }
+  assert.is_nil(err)
+  assert.are.equal("OK", res.data)
+  local event = ctx.backend.token_event("order-update-token.created", "new_customer_id", customer.id)
+  assert.are.equal(order_email, event.old_email)
+  assert.are.same({ order_id }, event.orders)
+
+  res, err = medusa.orders.confirmRequest { token = "not-a-jwt" }
+  assert.is_nil(res)
+  assert_error(err, 400, "invalid_data", "token must be a jwt string")
+
+  res, err = medusa.orders.confirmRequest { token = event.token }
+  assert.is_nil(err)
+  assert.are.equal(200, res.response.status)
+  local orders = ok(medusa.customers.listOrders())
+  assert.are.equal(1, orders.count)
+  assert.are.equal(order_id, orders.orders[1].id)
+  assert.are.equal(customer.id, admin:get_order(order_id).customer_id)
+end)
+
+case("cart payment sessions: refresh, update, delete; a discount code applied, then deleteDiscount", function(ctx)
+  local admin = Admin.new(ctx.medusa)
+  local _, variant_id = admin:product { price = PRICE }
+  local option_id = admin:shipping_option { amount = SHIPPING }
+  local _, code = admin:discount()
+  local medusa = ctx.medusa()
+  local cart = ok(medusa.carts.create { region_id = admin:region(), items = { { variant_id = variant_id, quantity = 2 } } }).cart
+  ok(medusa.carts.update(cart.id, { email = email_for("sessions"), shipping_address = address() }))
+  ok(medusa.carts.addShippingMethod(cart.id, { option_id = option_id }))
+
+  cart = ok(medusa.carts.createPaymentSessions(cart.id)).cart
+  local first = cart.payment_sessions[1]
+  assert.are.equal("manual", first.provider_id)
+  -- refresh: the provider's session is replaced by a new one.
+  cart = ok(medusa.carts.refreshPaymentSession(cart.id, "manual")).cart
+  assert.are.equal(1, #cart.payment_sessions)
+  assert.are_not.equal(first.id, cart.payment_sessions[1].id)
+  -- update: the route needs a selected session; the manual provider keeps its own data.
+  ok(medusa.carts.setPaymentSession(cart.id, { provider_id = "manual" }))
+  cart = ok(medusa.carts.updatePaymentSession(cart.id, "manual", { data = { note = "e2e" } })).cart
+  assert.are.equal("manual", cart.payment_session.provider_id)
+  assert.are.same({ status = "pending" }, cart.payment_session.data)
+  -- delete: no session left.
+  cart = ok(medusa.carts.deletePaymentSession(cart.id, "manual")).cart
+  assert.are.same({}, cart.payment_sessions)
+
+  -- A 10% discount, then removed by code.
+  cart = ok(medusa.carts.update(cart.id, { discounts = { { code = code } } })).cart
+  assert.are.same({ code }, field_of(cart.discounts, "code"))
+  assert_integer(300, cart.discount_total) -- 10% of 2 x PRICE
+  cart = ok(medusa.carts.deleteDiscount(cart.id, code)).cart
+  assert.are.same({}, cart.discounts)
+  assert_integer(0, cart.discount_total)
+  local _, err = medusa.carts.update(cart.id, { discounts = { { code = "NO-SUCH-CODE" } } })
+  assert_error(err, 404, "not_found")
+end)
+
+case("paymentMethods.list and customers.paymentMethods.list: the same route; the manual provider saves none", function(ctx)
+  local medusa = ctx.medusa()
+  ok(medusa.customers.create { email = email_for("methods"), password = PASSWORD, first_name = "A", last_name = "B" })
+  local top = ok(medusa.paymentMethods.list())
+  local nested = ok(medusa.customers.paymentMethods.list())
+  assert.are.same({}, top.payment_methods)
+  assert.are.same({}, nested.payment_methods)
+  -- Logged out: the route needs a customer.
+  local _, err = ctx.medusa().paymentMethods.list()
+  assert_error(err, 401, "http_error")
+end)
+
+case("products.search: no search plugin here, so Medusa's default search service answers 200 with no hits", function(ctx)
+  -- A real hit list needs a search plugin (MeiliSearch, Algolia) that indexes products;
+  -- without one the backend's DefaultSearchService logs a warning and returns [] for every
+  -- query, so an empty list is what this backend can prove.
+  local admin = Admin.new(ctx.medusa)
+  local _, _, handle = admin:product { title = "Searchable e2e shirt" }
+  local res, err = ctx.medusa().products.search { q = handle, limit = 5 }
+  assert.is_nil(err)
+  assert.are.equal(200, res.response.status)
+  assert.are.same({}, res.hits)
+  local _, bad = ctx.medusa().products.search { q = 42 }
+  assert_error(bad, 400, "invalid_data", "q must be a string")
+end)
+
+case("setPublishableKey: a key scoped to a new sales channel shows only its products; nil stops sending it", function(ctx)
+  local admin = Admin.new(ctx.medusa)
+  local key, channel_id = admin:publishable_key()
+  local scoped_product, _, scoped_handle = admin:product { sales_channel_id = channel_id }
+  local default_product, _, default_handle = admin:product()
+  local medusa = ctx.medusa()
+  -- Without a key the store sees the default channel only.
+  assert.are.equal(0, ok(medusa.products.list { handle = scoped_handle }).count)
+  assert.are.equal(default_product, ok(medusa.products.list { handle = default_handle }).products[1].id)
+
+  medusa.setPublishableKey(key)
+  assert.are.equal(scoped_product, ok(medusa.products.list { handle = scoped_handle }).products[1].id)
+  assert.are.equal(0, ok(medusa.products.list { handle = default_handle }).count)
+  -- A cart made with the key belongs to the key's channel.
+  assert.are.equal(channel_id, ok(medusa.carts.create()).cart.sales_channel_id)
+
+  medusa:setPublishableKey(nil)
+  assert.are.equal(0, ok(medusa.products.list { handle = scoped_handle }).count)
+  assert.are.equal(1, ok(medusa.products.list { handle = default_handle }).count)
 end)
 
 return cases

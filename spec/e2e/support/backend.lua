@@ -118,6 +118,20 @@ function Backend.received(needle)
   return out
 end
 
+-- The data of the first event `name` whose data[field] == value that the backend emitted
+-- (its starter keeps the events that carry one-time tokens, as a mail catcher would keep
+-- the emails). The local event bus delivers them a few seconds late: waits up to `seconds`
+-- (default 20), then raises.
+function Backend.token_event(name, field, value, seconds)
+  for _ = 1, (seconds or 20) * 5 do
+    for _, e in ipairs(curl_json("GET", Backend.url() .. "/__e2e/events").events) do
+      if e.name == name and e.data[field] == value then return e.data end
+    end
+    run("sleep 0.2")
+  end
+  error(("e2e: the backend emitted no %s event with %s = %s"):format(name, field, tostring(value)), 2)
+end
+
 -- The fault-injecting proxy (spec/e2e/support/proxy.py).
 local Proxy = {}
 Backend.proxy = Proxy
