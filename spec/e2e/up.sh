@@ -184,4 +184,4 @@ migrations_s=$T_MIGRATE
 admin_user_s=$T_ADMIN
 boot_s=$T_BOOT
 EOF
-say "backend up in ${T_UP}s (npm ci: $NPM_RAN ${T_NPM}s, postgres ${T_PG}s, migrations ${T_MIGRATE}s, boot ${T_BOOT}s)"
+say "backend up in ${T_UP}s (npm ci: $NPM_RAN ${T_NPM}s, postgres ${T_PG}s, migrations ${T_MIGRATE}s, admin user ${T_ADMIN}s, boot ${T_BOOT}s)"
