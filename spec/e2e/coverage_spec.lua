@@ -2,15 +2,9 @@
 -- is called by name (`x.y(` or `x.y {`) in the real-backend case files, so "the store API end to end" cannot
 -- quietly lose a method. Reads the case files' text; needs no backend.
 local Resources = require "medusa.resources"
+local read_file = require("support.server").read_file
 
 local FILES = { "spec/e2e/cases.lua", "spec/e2e/store_cases.lua" }
-
-local function read(path)
-  local f = assert(io.open(path, "r"))
-  local text = f:read("*a")
-  f:close()
-  return text
-end
 
 -- "carts.lineItems.create", ... for every declared method but the local ones (setToken).
 local function methods(spec, prefix, out)
@@ -24,7 +18,7 @@ end
 describe("e2e coverage:", function()
   it("the real-backend cases call every declared store method, and setPublishableKey", function()
     local text = ""
-    for _, path in ipairs(FILES) do text = text .. read(path) end
+    for _, path in ipairs(FILES) do text = text .. assert(read_file(path), path) end
     local all = { "setPublishableKey" }
     for _, name in ipairs(Resources.names) do methods(Resources.list[name], name .. ".", all) end
     local missing = {}
