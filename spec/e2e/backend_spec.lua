@@ -1,8 +1,9 @@
--- spec/e2e/backend_spec.lua: runs spec/e2e/cases.lua against the real Medusa v1 backend
--- through the libcurl transport. Needs the backend up: `make e2e` (or `make e2e-up`).
+-- spec/e2e/backend_spec.lua: runs the case files of spec/e2e/suites.lua (cases.lua,
+-- store_cases.lua) against the real Medusa v1 backend through the libcurl transport.
+-- Needs the backend up: `make e2e` (or `make e2e-up`).
 local Medusa = require "medusa"
 local Backend = require "e2e.support.backend"
-local cases = require "e2e.cases"
+local suites = require "e2e.suites"
 
 -- The ctx a case gets (see cases.lua): instances on the backend with this transport.
 local function context(transport)
@@ -29,11 +30,11 @@ describe("real Medusa v1 backend, libcurl transport:", function()
     Backend.proxy.reset()
   end)
 
-  for _, c in ipairs(cases) do
+  suites.each(describe, function(c)
     it(c.name, function()
       local ctx = context("curl")
       finally(ctx.close)
       c.run(ctx)
     end)
-  end
+  end)
 end)

@@ -4,21 +4,17 @@
 --                        at the proxy), built with the transport under test; closed for you
 --   ctx.backend          spec/e2e/support/backend.lua (fixtures, the database's view, what
 --                        the backend received, the proxy)
--- spec/e2e/backend_spec.lua runs them through libcurl under busted; a cosocket runner
--- inside nginx can run the same list with its own ctx.
+-- spec/e2e/backend_spec.lua runs them through libcurl under busted, cosocket_spec.lua
+-- inside nginx (nginx/runner.lua's ctx); spec/e2e/suites.lua lists this file for both.
 local assert = require "luassert"
+local Check = require "e2e.support.check"
+local assert_integer, assert_error = Check.integer, Check.error
 
 local UUID_V4 = "^%x%x%x%x%x%x%x%x%-%x%x%x%x%-4%x%x%x%-[89ab]%x%x%x%-%x%x%x%x%x%x%x%x%x%x%x%x$"
 local BASE = "/store/payment-collections/"
 
 local cases = {}
 local function case(name, run) cases[#cases + 1] = { name = name, run = run } end
-
--- An integer, and a Lua integer where the language has them (5000, not 5000.0).
-local function assert_integer(expected, value)
-  assert.are.equal(expected, value)
-  if math.type then assert.are.equal("integer", math.type(value)) end
-end
 
 local function amounts(sessions)
   local out = {}
@@ -40,14 +36,6 @@ local function raw_header(raw, name)
     if raw[i]:lower() == name:lower() then value, count = raw[i + 1], count + 1 end
   end
   return value, count
-end
-
-local function assert_error(err, status, kind, message)
-  assert.is_table(err, "expected an error")
-  assert.are.equal(status, err.status)
-  assert.are.equal(kind, err.type)
-  if message then assert.are.equal(message, err.message) end
-  assert.are.equal(("medusa: %d %s: %s"):format(status, kind, err.message), tostring(err))
 end
 
 ---------------------------------------------------------------------------------------

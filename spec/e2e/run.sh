@@ -46,17 +46,21 @@ FAILED=$(grep -c '^not ok ' "$LOGS/specs.tap")
 REAL='(real Medusa v1 backend|differential:)'
 REAL_OK=$(grep -cE "^ok .*$REAL" "$LOGS/specs.tap")
 REAL_ALL=$(grep -cE "^(not )?ok .*$REAL" "$LOGS/specs.tap")
+# Of those, the store API flows of store_cases.lua (both runners nest them under this title).
+STORE='real Medusa v1 backend.*store API end to end:'
+STORE_OK=$(grep -cE "^ok .*$STORE" "$LOGS/specs.tap")
+STORE_ALL=$(grep -cE "^(not )?ok .*$STORE" "$LOGS/specs.tap")
 
 if [ -f "$RUN/timings" ]; then
   # shellcheck disable=SC1091,SC2154
   source "$RUN/timings"
   if [ "$npm_ci_ran" = yes ] || [ "$cluster_created" = yes ]; then KIND=cold; else KIND=warm; fi
   say "backend up ($KIND) in ${up_s}s: npm ci ${npm_s}s (ran: $npm_ci_ran), postgres ${postgres_s}s" \
-    "(new cluster: $cluster_created), migrations ${migrations_s}s, boot to /health ${boot_s}s"
+    "(new cluster: $cluster_created), migrations ${migrations_s}s, admin user ${admin_user_s:-0}s, boot to /health ${boot_s}s"
 else
   say "backend was already up (make e2e-up); reused"
 fi
 say "specs ran in ${SPECS_S}s; stopping took ${STOP_S}s; e2e total $(elapsed "$T0")s"
-say "real-backend cases passing: $REAL_OK of $REAL_ALL"
+say "real-backend cases passing: $REAL_OK of $REAL_ALL (store API flows: $STORE_OK of $STORE_ALL)"
 echo "e2e: $PASSED passed, $FAILED failed"
 exit "$RC"

@@ -13,6 +13,11 @@ T_START=$(now)
 # A failed bring-up leaves nothing running.
 trap 'rc=$?; if [ "$rc" != 0 ]; then say "cleaning up"; bash "$E2E/down.sh"; fi' EXIT
 REGION_ID=reg_medusa_lua_e2e
+# The admin user the store specs' fixtures act as (spec/e2e/support/admin.lua); a loopback
+# test user in a private cluster, so its password can live here.
+ADMIN_ID=usr_medusa_lua_e2e_admin
+ADMIN_EMAIL=admin@medusa-lua.test
+ADMIN_PASSWORD=medusa-lua-e2e-admin
 
 if [ -f "$RUN/env" ] && alive "$(cat "$RUN/medusa.pid" 2>/dev/null)" \
   && curl -fsS -o /dev/null "$(sed -n 's/^E2E_BASE_URL=//p' "$RUN/env")/health" 2>/dev/null; then
@@ -106,6 +111,17 @@ if [ -z "$FOUND" ] || [ "$APPLIED" -lt "$FOUND" ]; then
 fi
 T_MIGRATE=$(elapsed "$T")
 
+# ---- the admin user, once per cluster, with Medusa's own CLI (it hashes the password) ----
+T=$(now)
+if [ "$(psql -X -d "$DB_NAME" -tAc "SELECT count(*) FROM \"user\" WHERE id = '$ADMIN_ID' AND deleted_at IS NULL")" != 1 ]; then
+  say "medusa user $ADMIN_EMAIL"
+  (cd "$BACKEND" && node_modules/.bin/medusa user -i "$ADMIN_ID" -e "$ADMIN_EMAIL" -p "$ADMIN_PASSWORD") \
+    > "$LOGS/admin-user.log" 2>&1 9>&- || { show_log "$LOGS/admin-user.log"; die "medusa user"; }
+  [ "$(psql -X -d "$DB_NAME" -tAc "SELECT count(*) FROM \"user\" WHERE id = '$ADMIN_ID'")" = 1 ] \
+    || { show_log "$LOGS/admin-user.log"; die "medusa user created no user"; }
+fi
+T_ADMIN=$(elapsed "$T")
+
 # ---- Medusa, on 127.0.0.1 only ----------------------------------------------------------
 T=$(now)
 MEDUSA_PORT=$(free_port)
@@ -126,6 +142,18 @@ say "Medusa on $BASE_URL (pid $(cat "$RUN/medusa.pid"))"
 psql -X -d "$DB_NAME" -q -v region="$REGION_ID" -f "$E2E/fixtures.sql" > "$LOGS/fixtures.log" 2>&1 \
   || { show_log "$LOGS/fixtures.log"; die "fixtures"; }
 
+# ---- a fresh admin API token for this bring-up, set through the admin API itself: log in
+# for a JWT (POST /admin/auth/token), then POST /admin/users/:id {api_token}. The specs
+# send it as x-medusa-access-token (medusa-lua's apiKey) to make their fixtures.
+json_field() { python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+ADMIN_TOKEN=e2e_$(python3 -c 'import secrets; print(secrets.token_hex(16))')
+ADMIN_JWT=$(curl -fsS -m 15 -X POST -H 'Content-Type: application/json' \
+  --data-binary "{\"email\":\"$ADMIN_EMAIL\",\"password\":\"$ADMIN_PASSWORD\"}" \
+  "$BASE_URL/admin/auth/token" | json_field access_token) || die "admin login (POST /admin/auth/token)"
+curl -fsS -m 15 -o /dev/null -X POST -H 'Content-Type: application/json' -H "Authorization: Bearer $ADMIN_JWT" \
+  --data-binary "{\"api_token\":\"$ADMIN_TOKEN\"}" "$BASE_URL/admin/users/$ADMIN_ID" \
+  || die "setting the admin API token (POST /admin/users/$ADMIN_ID)"
+
 # ---- the fault-injecting proxy in front of Medusa ------------------------------------
 rm -f "$RUN/proxy.port"
 python3 "$E2E/support/proxy.py" --upstream "$BASE_URL" --port-file "$RUN/proxy.port" \
@@ -142,6 +170,7 @@ E2E_PG_PORT=$PG_PORT
 E2E_PG_USER=postgres
 E2E_PG_DB=$DB_NAME
 E2E_REGION_ID=$REGION_ID
+E2E_ADMIN_TOKEN=$ADMIN_TOKEN
 EOF
 
 T_UP=$(elapsed "$T_START")
@@ -152,6 +181,7 @@ npm_s=$T_NPM
 cluster_created=$PG_CREATED
 postgres_s=$T_PG
 migrations_s=$T_MIGRATE
+admin_user_s=$T_ADMIN
 boot_s=$T_BOOT
 EOF
-say "backend up in ${T_UP}s (npm ci: $NPM_RAN ${T_NPM}s, postgres ${T_PG}s, migrations ${T_MIGRATE}s, boot ${T_BOOT}s)"
+say "backend up in ${T_UP}s (npm ci: $NPM_RAN ${T_NPM}s, postgres ${T_PG}s, migrations ${T_MIGRATE}s, admin user ${T_ADMIN}s, boot ${T_BOOT}s)"

@@ -13,4 +13,7 @@ module.exports = {
     admin_cors: origin,
   },
   plugins: ["medusa-payment-manual", "medusa-fulfillment-manual"],
+  // Off by default in 1.20: without it the admin category routes answer 404, so the store
+  // specs could not make the category that productCategories.retrieve reads.
+  featureFlags: { product_categories: true },
 }

@@ -2,6 +2,8 @@
 // runs Medusa's own loaders on an express app and listens on 127.0.0.1 alone.
 // It also keeps an in-memory log of the /store requests the backend received, served at
 // GET /__e2e/requests, so specs can count what reached the backend (not what a proxy saw).
+// And, standing in for the notification plugin that would email them, it keeps the events
+// that carry a customer's one-time token (password reset, order claim), at GET /__e2e/events.
 require("core-js/stable")
 require("regenerator-runtime/runtime")
 const fs = require("fs")
@@ -13,10 +15,13 @@ const port = Number(process.env.E2E_MEDUSA_PORT)
 if (!(port > 0)) throw new Error("E2E_MEDUSA_PORT is not set")
 
 const seen = []
+const events = []
+const TOKEN_EVENTS = ["customer.password_reset", "order-update-token.created"]
 
 async function main() {
   const app = express()
   app.get("/__e2e/requests", (req, res) => res.json({ requests: seen }))
+  app.get("/__e2e/events", (req, res) => res.json({ events }))
   app.use("/store", (req, res, next) => {
     seen.push({
       n: seen.length + 1,
@@ -27,7 +32,11 @@ async function main() {
     })
     next()
   })
-  const { shutdown } = await loaders({ directory: __dirname, expressApp: app })
+  const { container, shutdown } = await loaders({ directory: __dirname, expressApp: app })
+  const eventBus = container.resolve("eventBusService")
+  for (const name of TOKEN_EVENTS) {
+    eventBus.subscribe(name, async (data) => { events.push({ name, data }) })
+  }
   // The admin upload route's multer makes an empty uploads/ here; no spec uploads anything.
   try { fs.rmdirSync(path.join(__dirname, "uploads")) } catch (_) { /* absent or not empty */ }
   const server = app.listen(port, "127.0.0.1", () => {

@@ -1,4 +1,4 @@
--- spec/e2e/nginx/runner.lua: runs one case of spec/e2e/cases.lua inside an nginx content
+-- spec/e2e/nginx/runner.lua: runs one case of spec/e2e/suites.lua inside an nginx content
 -- handler, every medusa call through the cosocket transport, and answers how it went as
 -- JSON. The case's own checks (luassert, psql, the backend's request log through the curl
 -- CLI) run here too; they block the worker, which only ever serves this one request.
@@ -6,12 +6,9 @@
 local cjson = require "cjson.safe"
 local Medusa = require "medusa"
 local Backend = require "e2e.support.backend"
-local cases = require "e2e.cases"
+local by_name = require("e2e.suites").by_name
 
 local M = {}
-
-local by_name = {}
-for _, c in ipairs(cases) do by_name[c.name] = c end
 
 -- The ctx of cases.lua, with clients forced onto cosockets (a call that cannot use them
 -- raises instead of quietly falling back to libcurl).

@@ -45,7 +45,7 @@ function Backend.env()
     f:close()
   end
   for _, k in ipairs { "E2E_BASE_URL", "E2E_PROXY_URL", "E2E_PG_HOST", "E2E_PG_PORT",
-    "E2E_PG_USER", "E2E_PG_DB", "E2E_REGION_ID" } do
+    "E2E_PG_USER", "E2E_PG_DB", "E2E_REGION_ID", "E2E_ADMIN_TOKEN" } do
     env[k] = os.getenv(k) or env[k]
     if not env[k] then
       error(("e2e: %s is not set: bring the backend up first (make e2e, or make e2e-up)"):format(k), 2)
@@ -57,6 +57,8 @@ end
 function Backend.url() return Backend.env().E2E_BASE_URL end
 function Backend.proxy_url() return Backend.env().E2E_PROXY_URL end
 function Backend.region_id() return Backend.env().E2E_REGION_ID end
+-- The admin API token up.sh set on the e2e admin user (for spec/e2e/support/admin.lua).
+function Backend.admin_token() return Backend.env().E2E_ADMIN_TOKEN end
 
 -- Runs one SQL statement; returns its output (unaligned, tuples only), raising on error.
 function Backend.sql(statement)
@@ -114,6 +116,20 @@ function Backend.received(needle)
     if not needle or r.url:find(needle, 1, true) then out[#out + 1] = r end
   end
   return out
+end
+
+-- The data of the first event `name` whose data[field] == value that the backend emitted
+-- (its starter keeps the events that carry one-time tokens, as a mail catcher would keep
+-- the emails). The local event bus delivers them a few seconds late: waits up to `seconds`
+-- (default 20), then raises.
+function Backend.token_event(name, field, value, seconds)
+  for _ = 1, (seconds or 20) * 5 do
+    for _, e in ipairs(curl_json("GET", Backend.url() .. "/__e2e/events").events) do
+      if e.name == name and e.data[field] == value then return e.data end
+    end
+    run("sleep 0.2")
+  end
+  error(("e2e: the backend emitted no %s event with %s = %s"):format(name, field, tostring(value)), 2)
 end
 
 -- The fault-injecting proxy (spec/e2e/support/proxy.py).
