@@ -92,6 +92,17 @@ describe("the normaliser", function()
     assert.matches('+    "amount": 4999', diff, 1, true)
   end)
 
+  it("numbers the run-specific store values: fixture names, session cookies, display_id", function()
+    local function run(hex, sid, display_id)
+      return Normalise.normalise(json.decode(([[{"email":"e2e-diff-%s@medusa-lua.test","display_id":%d,
+        "cookie":"connect.sid=s%%3A%s; Path=/","handle":"e2e-product-%s","total":2000}]]):format(hex, display_id, sid, hex)))
+    end
+    local a = run("094ad3bee49040ec", "RHMyl1oE.DFii88p%2FA", 5)
+    assert.are.same(a, run("c8505b76514849b8", "i5FqYLKA.jcCxFd3w", 6))
+    assert.are.same({ email = "<e2e-diff#1>@medusa-lua.test", display_id = "<display_id#1>",
+      cookie = "connect.sid=<connect.sid#1>; Path=/", handle = "<e2e-product#1>", total = 2000 }, a)
+  end)
+
   it("keeps references: a replaced id is a new number, a repeated id the same one", function()
     local v = json.decode([[{"a":"ps_01M8BYPJ4N5D99BB82YQ8JP2QJ","b":"ps_01M8C74JTG2GQV4JSBBYX6K3EF",
       "c":"/x/ps_01M8BYPJ4N5D99BB82YQ8JP2QJ/authorize"}]])
