@@ -1,5 +1,5 @@
--- spec/e2e/differential_spec.lua: medusa-js 6.1.10 and medusa-lua run the same flow
--- (spec/e2e/diff/flow.json) against the real backend, each on its own fresh collections;
+-- spec/e2e/differential_spec.lua: medusa-js 6.1.10 and medusa-lua run the same flows
+-- (spec/e2e/diff/*.json) against the real backend, each on its own fresh fixtures;
 -- after normalising ids, timestamps and UUIDs, what they returned and what they sent must
 -- be equal. On a difference the failure shows the diff; both renderings are also written
 -- to build/e2e/diff/ for a look.
@@ -15,18 +15,21 @@ local function save(name, text)
   if f then f:write(text) f:close() end
 end
 
-describe("differential: medusa-js 6.1.10 vs medusa-lua on the real backend:", function()
+for _, flow_file in ipairs(Differential.flows()) do
+describe("differential (" .. flow_file .. "): medusa-js 6.1.10 vs medusa-lua on the real backend:", function()
   local runs, flow, rendered
+  local base = flow_file:gsub("%.json$", "")
 
   setup(function()
     Backend.env()
-    runs, flow = Differential.run()
+    runs, flow = Differential.run(flow_file)
+    local function whole(run) return { results = run.results, requests = run.requests } end
     rendered = {
-      js = Normalise.render(Normalise.normalise(runs.js)),
-      lua = Normalise.render(Normalise.normalise(runs.lua)),
+      js = Normalise.render(Normalise.normalise(whole(runs.js))),
+      lua = Normalise.render(Normalise.normalise(whole(runs.lua))),
     }
-    save("medusa-js.txt", rendered.js)
-    save("medusa-lua.txt", rendered.lua)
+    save(base .. ".medusa-js.txt", rendered.js)
+    save(base .. ".medusa-lua.txt", rendered.lua)
   end)
 
   it("both runs got the statuses the flow expects (so they cannot be equally broken)", function()
@@ -40,9 +43,10 @@ describe("differential: medusa-js 6.1.10 vs medusa-lua on the real backend:", fu
     end
   end)
 
-  it("each run used its own collections", function()
-    local function first_id(run) return run.results[1].body.payment_collection.id end
-    assert.are_not.equal(first_id(runs.js), first_id(runs.lua))
+  it("each run used its own fixtures", function()
+    for name, id in pairs(runs.js.fixtures) do
+      if name ~= "region" then assert.are_not.equal(id, runs.lua.fixtures[name], name) end
+    end
   end)
 
   it("the results are equal after normalising", function()
@@ -65,6 +69,7 @@ describe("differential: medusa-js 6.1.10 vs medusa-lua on the real backend:", fu
     assert(diff == nil, "runs differ:\n" .. tostring(diff))
   end)
 end)
+end
 
 describe("the normaliser", function()
   local function doc(session_id, amount, when)
@@ -85,6 +90,17 @@ describe("the normaliser", function()
     assert.is_string(diff)
     assert.matches('-    "amount": 5000', diff, 1, true)
     assert.matches('+    "amount": 4999', diff, 1, true)
+  end)
+
+  it("numbers the run-specific store values: fixture names, session cookies, display_id", function()
+    local function run(hex, sid, display_id)
+      return Normalise.normalise(json.decode(([[{"email":"e2e-diff-%s@medusa-lua.test","display_id":%d,
+        "cookie":"connect.sid=s%%3A%s; Path=/","handle":"e2e-product-%s","total":2000}]]):format(hex, display_id, sid, hex)))
+    end
+    local a = run("094ad3bee49040ec", "RHMyl1oE.DFii88p%2FA", 5)
+    assert.are.same(a, run("c8505b76514849b8", "i5FqYLKA.jcCxFd3w", 6))
+    assert.are.same({ email = "<e2e-diff#1>@medusa-lua.test", display_id = "<display_id#1>",
+      cookie = "connect.sid=<connect.sid#1>; Path=/", handle = "<e2e-product#1>", total = 2000 }, a)
   end)
 
   it("keeps references: a replaced id is a new number, a repeated id the same one", function()

@@ -7,12 +7,29 @@ local json = require "medusa.json"
 
 local Normalise = {}
 
--- Medusa ids: a lower-case prefix, '_', and a ULID-like upper-case/digit tail.
+-- Run-specific tokens, each numbered by first appearance like an id:
+--  * Medusa ids: a lower-case prefix, '_', and a ULID-like upper-case/digit tail (paycol_,
+--    ps_, and the store flows' cart_, order_, item_, cus_, addr_, oe_, variant_, ...);
+--  * the fixtures' unique names (admin.lua's Admin.unique: "e2e-<kind>-" and 16 hex digits,
+--    in handles, titles, SKUs, shipping option names and the flows' emails), fresh per run
+--    so that runs never collide on the kept cluster;
+--  * the session cookie's value (connect.sid=s%3A...), a signed random session id.
+local UNIQUE = "(e2e%-[%a%-]-)%-(" .. ("%x"):rep(16) .. ")"
 local function id_tokens(s, visit)
+  s = s:gsub("connect%.sid=([^;%s\"]+)", function(value)
+    return "connect.sid=" .. visit("connect.sid", "sid:" .. value)
+  end)
+  s = s:gsub(UNIQUE, function(prefix, tail)
+    return visit(prefix, prefix .. "-" .. tail)
+  end)
   return (s:gsub("(%l+)_([%u%d]+)", function(prefix, tail)
     if #tail >= 16 then return visit(prefix, prefix .. "_" .. tail) end
   end))
 end
+
+-- Keys whose number the backend hands out from a sequence shared by every run: an order's
+-- display_id (the second run's order is the next number).
+local SEQUENCE_KEYS = { display_id = true }
 
 local function is_time(s)
   return s:match("^%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%d") ~= nil
@@ -107,7 +124,11 @@ function Normalise.normalise(value)
       for i = 1, #v do out[i] = walk(v[i]) end
     end
     for _, k in ipairs(sorted_keys(v)) do
-      if out[k] == nil then out[walk(k)] = walk(v[k]) end
+      if out[k] == nil then
+        local x = v[k]
+        if SEQUENCE_KEYS[k] and type(x) == "number" then x = number(k, "seq:" .. tostring(x)) end
+        out[walk(k)] = walk(x)
+      end
     end
     return out
   end
