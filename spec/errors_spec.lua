@@ -70,7 +70,7 @@ describe("error objects", function()
     assert.are.equal(400, err.status)
     assert.are.equal("http_error", err.type)
     assert.are.equal(page, err.body)
-    assert.are.equal("HTTP 400: SyntaxError: Unexpected token } in JSON at position 1", err.message)
+    assert.are.equal("SyntaxError: Unexpected token } in JSON at position 1", err.message)
     assert.is_nil(tostring(err):find("\n"))
   end)
 
@@ -92,14 +92,36 @@ describe("error objects", function()
     assert.are.equal(401, err.status)
     assert.are.equal("http_error", err.type)
     assert.are.equal("Unauthorized", err.body)
-    assert.are.equal("medusa: 401 http_error: HTTP 401: Unauthorized", tostring(err))
+    assert.are.equal("medusa: 401 http_error: Unauthorized", tostring(err))
+  end)
+
+  it("an nginx error page says its status once", function()
+    local page = "<html>\r\n<head><title>503 Service Temporarily Unavailable</title></head>\r\n<body>\r\n"
+      .. "<center><h1>503 Service Temporarily Unavailable</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+    srv:script { { status = 503, headers = { { "Content-Type", "text/html" } }, body = page } }
+    local _, err = medusa.paymentCollections.retrieve("p")
+    assert.are.equal("medusa: 503 http_error: Service Temporarily Unavailable", tostring(err))
+  end)
+
+  it("tostring(err) counts the attempts when there was more than one", function()
+    local m = Medusa.new { baseUrl = srv.url, maxRetries = 2 }
+    srv:script { { status = 503, headers = { { "Retry-After", "0.01" } }, body = "" },
+      { status = 503, headers = { { "Retry-After", "0.01" } }, body = "" }, { status = 503, body = "" } }
+    local _, err = m.paymentCollections.retrieve("p")
+    assert.are.equal(3, err.attempts)
+    assert.are.equal("medusa: 503 http_error: Service Unavailable (after 3 attempts)", tostring(err))
+    m:close()
+    local _, one = Medusa.new { baseUrl = "http://127.0.0.1:" .. Server.refused_port() }.paymentCollections.retrieve("p")
+    assert.are.equal(1, one.attempts)
+    assert.is_nil(tostring(one):find("attempts", 1, true))
   end)
 
   it("a bare 503 without a body", function()
     srv:script { { status = 503, headers = {}, body = "" } }
     local _, err = medusa.paymentCollections.retrieve("p")
     assert.are.equal("http_error", err.type)
-    assert.are.equal("HTTP 503", err.message)
+    assert.are.equal("Service Unavailable", err.message)
+    assert.are.equal("medusa: 503 http_error: Service Unavailable", tostring(err))
     assert.is_nil(err.body)
   end)
 

@@ -26,10 +26,12 @@ end
 
 function Error.__tostring(err)
   local message = tostring(err.message or ""):gsub("[\r\n]+", " ")
+  local attempts = type(err.attempts) == "number" and err.attempts > 1
+    and (" (after %d attempts)"):format(err.attempts) or ""
   if err.status then
-    return ("medusa: %d %s: %s"):format(err.status, err.type, message)
+    return ("medusa: %d %s: %s%s"):format(err.status, err.type, message, attempts)
   end
-  return ("medusa: %s: %s"):format(err.type, message)
+  return ("medusa: %s: %s%s"):format(err.type, message, attempts)
 end
 
 -- The folder medusa's Lua modules were loaded from ("@lua/medusa/" for a checkout,

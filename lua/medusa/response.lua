@@ -27,6 +27,16 @@ local function decode(body)
   return nil, (tostring(value):gsub("^.-(medusa%.json: )", "%1"))
 end
 
+-- What an error without a body says after its status (RFC 9110's reason phrases).
+local REASONS = {
+  [400] = "Bad Request", [401] = "Unauthorized", [402] = "Payment Required", [403] = "Forbidden",
+  [404] = "Not Found", [405] = "Method Not Allowed", [408] = "Request Timeout", [409] = "Conflict",
+  [410] = "Gone", [413] = "Content Too Large", [415] = "Unsupported Media Type",
+  [422] = "Unprocessable Content", [429] = "Too Many Requests", [500] = "Internal Server Error",
+  [501] = "Not Implemented", [502] = "Bad Gateway", [503] = "Service Unavailable",
+  [504] = "Gateway Timeout",
+}
+
 -- The error object for a response whose status is not 2xx; headers: its map without the
 -- Set-Cookie list.
 function Response.http_error(response, headers, call)
@@ -50,13 +60,17 @@ function Response.http_error(response, headers, call)
     fields.body = decoded
   elseif body ~= "" then
     fields.body = body
-    fields.message = ("HTTP %d: %s"):format(status, text_summary(body))
+    -- The status is already in the error's own text: a page that starts with it ("503
+    -- Service Unavailable") keeps the rest, so it is said once.
+    local summary = text_summary(body)
+    local rest = summary:match("^" .. status .. "%s+(.+)$")
+    fields.message = rest or summary
   end
   if status >= 300 and status < 400 then
     fields.type = "redirect"
-    fields.message = ("HTTP %d redirect to %s not followed"):format(status, tostring(headers.location))
+    fields.message = ("redirect to %s not followed"):format(tostring(headers.location))
   end
-  fields.message = fields.message or ("HTTP %d"):format(status)
+  fields.message = fields.message or REASONS[status] or "(no body)"
   return Error.new(fields)
 end
 

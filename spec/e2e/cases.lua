@@ -283,7 +283,7 @@ case("400 HTML page: a bare JSON string body, which the backend's parser refuses
   assert.is_string(err.body)
   assert.matches("<!DOCTYPE html>", err.body, 1, true)
   assert.matches("SyntaxError", err.body, 1, true)
-  assert.matches("^HTTP 400: ", err.message)
+  assert.matches("^SyntaxError: ", err.message)
   assert.is_nil(tostring(err):find("\n"))
   -- The payload went out as the 13 bytes of a JSON string.
   local got = ctx.backend.received(id)
