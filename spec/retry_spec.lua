@@ -189,6 +189,52 @@ describe("retries", function()
       assert.is_nil(delay(1, { ["retry-after"] = "" }))
       assert.is_nil(delay(1, { ["retry-after"] = "-1" }))
       assert.is_nil(delay(1, { ["retry-after"] = "soon" }))
+      -- maxRetryDelay caps the schedule and refuses a longer Retry-After
+      assert.are.equal(30000, delay(10, nil, 30000))
+      assert.are.equal(15500, delay(5, nil, 30000))
+      assert.are.equal(100, delay(1, nil, 100))
+      assert.are.equal(2500, delay(1, { ["retry-after"] = "2.5" }, 30000))
+      assert.is_nil(delay(1, { ["retry-after"] = "31" }, 30000))
+    end)
+  end)
+
+  describe("bounds", function()
+    it("maxRetryDelay caps every wait of the schedule", function()
+      local m = Medusa.new { baseUrl = srv.url, maxRetries = 3, maxRetryDelay = 100 }
+      srv:script { busy, busy, busy, ok }
+      assert(m.paymentCollections.retrieve("p"))
+      local gaps = H.gaps(srv:log())
+      assert.are.equal(3, #gaps)
+      -- 500, 1500, 3500 ms without the cap
+      for _, gap in ipairs(gaps) do assert_gap(gap, 100) end
+      m:close()
+    end)
+
+    it("a Retry-After longer than maxRetryDelay is not retried early: the call fails at once", function()
+      local m = Medusa.new { baseUrl = srv.url, maxRetries = 3, maxRetryDelay = 500 }
+      srv:script { { status = 503, headers = { { "Retry-After", "1" } }, body = "" }, ok }
+      local res, err = m.paymentCollections.retrieve("p")
+      assert.is_nil(res)
+      assert.are.equal(1, err.attempts)
+      assert.are.equal(1, #srv:log())
+      m:close()
+    end)
+
+    it("the default cap is 30 s and maxRetries is at most 10", function()
+      local m = Medusa.new { baseUrl = srv.url }
+      assert.are.equal(30000, m.client.settings.maxRetryDelay)
+      m:close()
+      Medusa.new({ maxRetries = 10, maxRetryDelay = 300000 }):close()
+      for _, case in ipairs {
+        { { maxRetries = 11 }, "'config.maxRetries' (at most 10, got 11)" },
+        { { maxRetries = 1e9 }, "'config.maxRetries' (at most 10" },
+        { { maxRetryDelay = 300001 }, "'config.maxRetryDelay' (at most 300000" },
+        { { maxRetryDelay = -1 }, "'config.maxRetryDelay' (expected an integer >= 0" },
+      } do
+        local ok_, msg = pcall(Medusa.new, case[1])
+        assert.is_false(ok_)
+        assert.is_truthy(tostring(msg):find(case[2], 1, true), msg)
+      end
     end)
   end)
 

@@ -153,7 +153,7 @@ function Client:dispatch(method, path, payload, options, customHeaders, array_ke
     if retries_done >= s.maxRetries or not retryable(method, err, err.status ~= nil) then
       return nil, err
     end
-    local delay = retry_delay(retries_done + 1, headers)
+    local delay = retry_delay(retries_done + 1, headers, s.maxRetryDelay)
     if delay == nil then return nil, err end
     self.transport:sleep(delay)
     result, err, headers, final = self:attempt(request, path)

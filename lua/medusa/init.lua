@@ -21,7 +21,8 @@ local Resources = require "medusa.resources"
 
 ---@class medusa.Config
 ---@field baseUrl string|nil           default "http://localhost:9000"
----@field maxRetries integer|nil       default 0
+---@field maxRetries integer|nil       default 0, at most 10
+---@field maxRetryDelay integer|nil    ms, the longest wait before a retry, default 30000 (at most 300000)
 ---@field apiKey string|nil            x-medusa-access-token, on /admin paths only
 ---@field publishableApiKey string|nil x-publishable-api-key, on every request
 ---@field customHeaders table<string,string>|nil
@@ -33,9 +34,16 @@ local Resources = require "medusa.resources"
 ---@field poolSize integer|nil         ngx transport: keepalive connections per host:port and worker, default 30 (0: none)
 ---@field poolIdleTimeout integer|nil  ngx transport: ms an idle pooled connection is kept, default 4000
 
+-- With every wait capped at maxRetryDelay, MAX_RETRIES bounds how long one call can take
+-- (10 retries at the 30 s default: under 3 minutes of waiting).
+local MAX_RETRIES = 10
+-- A Retry-After above 300 s is never waited for (medusa-js's rule), so neither is a cap.
+local MAX_RETRY_DELAY = 300000
+
 local DEFAULTS = {
   baseUrl = "http://localhost:9000",
   maxRetries = 0,
+  maxRetryDelay = 30000,
   timeout = 30000,
   connectTimeout = 10000,
   maxResponseBytes = 32 * 1024 * 1024,
@@ -56,9 +64,12 @@ local function shown(value)
   return "a " .. type(value)
 end
 
-local function check_count(key, value, minimum)
+local function check_count(key, value, minimum, maximum)
   if not is_whole(value) or value < minimum then
     Error.argument("config." .. key, ("expected an integer >= %d, got %s"):format(minimum, shown(value)))
+  end
+  if maximum and value > maximum then
+    Error.argument("config." .. key, ("at most %d, got %s"):format(maximum, shown(value)))
   end
   return math.tointeger and math.tointeger(value) or value
 end
@@ -120,7 +131,8 @@ end
 
 local KNOWN = {
   baseUrl = check_base_url,
-  maxRetries = function(v) return check_count("maxRetries", v, 0) end,
+  maxRetries = function(v) return check_count("maxRetries", v, 0, MAX_RETRIES) end,
+  maxRetryDelay = function(v) return check_count("maxRetryDelay", v, 0, MAX_RETRY_DELAY) end,
   apiKey = function(v) check_string("apiKey", v) end,
   publishableApiKey = function(v) check_string("publishableApiKey", v) end,
   customHeaders = function(v) Client.check_headers("config.customHeaders", v) end,

@@ -10,12 +10,17 @@ local Retry = {}
 local MAX_RETRY_AFTER_MS = 300000
 
 -- Milliseconds to wait before retry number n, or nil when no retry may follow.
--- Without Retry-After: 500, 1500, 3500 ms, ... A Retry-After in seconds or as an HTTP date
--- replaces that when it lies in the future and within MAX_RETRY_AFTER_MS.
-function Retry.delay(n, headers)
+-- Without Retry-After: 500, 1500, 3500 ms, ..., each at most max_delay (the config's
+-- maxRetryDelay; medusa-js has no cap, so maxRetries 10 could block for 17 minutes). A
+-- Retry-After in seconds or as an HTTP date replaces that when it lies in the future and
+-- within both MAX_RETRY_AFTER_MS and max_delay: a server asking for longer gets no retry
+-- rather than one sent before the time it named.
+function Retry.delay(n, headers, max_delay)
   local value = headers and headers["retry-after"]
   if value == nil then
-    return ((2 ^ n - 1) / 2) * 1000
+    local ms = ((2 ^ n - 1) / 2) * 1000
+    if max_delay and ms > max_delay then ms = max_delay end
+    return ms
   end
   local ms
   local trimmed = value:match("^%s*(.-)%s*$")
@@ -27,6 +32,7 @@ function Retry.delay(n, headers)
     ms = date and (date * 1000 - core.now_ms()) or nil
   end
   if ms == nil or ms ~= ms or ms <= 0 or ms > MAX_RETRY_AFTER_MS then return nil end
+  if max_delay and ms > max_delay then return nil end
   return ms
 end
 
