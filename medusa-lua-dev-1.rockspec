@@ -42,6 +42,7 @@ build = {
     ["medusa.error"] = "lua/medusa/error.lua",
     ["medusa.json"] = "lua/medusa/json.lua",
     ["medusa.resource"] = "lua/medusa/resource.lua",
+    ["medusa.limits"] = "lua/medusa/limits.lua",
     ["medusa.resources"] = "lua/medusa/resources/init.lua",
     ["medusa.resources.auth"] = "lua/medusa/resources/auth.lua",
     ["medusa.resources.carts"] = "lua/medusa/resources/carts.lua",

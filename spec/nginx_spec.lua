@@ -690,6 +690,19 @@ describe("inside nginx", function()
       assert.are.equal("SHOP.medusa.test:" .. srv.port, Server.header(log[2], "host"))
     end)
 
+    it("a request head over the limit raises before anything is sent, as under libcurl", function()
+      srv:reset()
+      local calls = { { fn = "retrieve", args = { string.rep("a", 20000) } },
+        { request = { "GET", "/store/x", {}, {}, { ["X-Big"] = string.rep("v", 17000) } } } }
+      local r = in_nginx(calls)
+      local c = in_curl(calls)
+      assert.matches("bad argument 'id' %(makes the request target 20027 bytes", r[1].raised)
+      assert.matches("bad argument 'customHeaders' %(makes the request head", r[2].raised)
+      assert.are.equal(r[1].raised:match("medusa: .*"), c[1].raised:match("medusa: .*"))
+      assert.are.equal(r[2].raised:match("medusa: .*"), c[2].raised:match("medusa: .*"))
+      assert.are.same({}, srv:log())
+    end)
+
     it("a name that needs DNS, without a resolver directive, gets an error that says to add one", function()
       local r = in_nginx({ { fn = "retrieve", args = { "p" } } }, { baseUrl = "http://medusa-lua.invalid:" .. srv.port })
       assert.are.equal("network", r[1].err.type)

@@ -11,6 +11,7 @@ local RequestHeaders = require "medusa.request_headers"
 local Response = require "medusa.response"
 local Retry = require "medusa.retry"
 local Session = require "medusa.session"
+local Limits = require "medusa.limits"
 
 local Client = {}
 Client.__index = Client
@@ -29,6 +30,8 @@ Client.end_session = Session.end_session
 Client.keep_token = Session.keep_token
 Client.set_token = Session.set_token
 Client.set_publishable_key = Session.set_publishable_key
+
+local MAX_HEAD = Limits.REQUEST_HEAD_BYTES
 
 -- The pipeline calls these on every request: as upvalues, with no lookup through Client.
 local check_headers = RequestHeaders.check_headers
@@ -129,6 +132,11 @@ function Client:dispatch(method, path, payload, options, customHeaders, array_ke
   local url = self.base .. (path:byte(2) == 47 and path:gsub("^/+", "/") or path)
   local request_headers, headers_reused =
     build_headers(self, method, path, options, option_names, customHeaders, custom_names)
+  -- "METHOD url HTTP/1.1\r\n", the headers, "Host: ...\r\n" and the blank line: the url's
+  -- "scheme://host" stands in for the Host value, a few bytes over, never under.
+  if #method + #url + request_headers.bytes + 23 > MAX_HEAD then
+    self:head_too_large(method, url, request_headers, options, option_names, customHeaders, custom_names)
+  end
   -- Also the call's record for results and errors: attempts counts what was sent.
   local request = {
     method = method,
@@ -159,6 +167,20 @@ function Client:dispatch(method, path, payload, options, customHeaders, array_ke
     result, err, headers, final = self:attempt(request, path)
     if result or final then return result, err end
   end
+end
+
+-- Raises, naming the largest part, for a request whose head no server would take.
+function Client:head_too_large(method, url, headers, options, option_names, custom, custom_names)
+  local size = RequestHeaders.size
+  local parts = {
+    { "path", #url },
+    { "customHeaders", custom and size(custom, custom_names) or 0 },
+    { "options", options and size(options, option_names) or 0 },
+    { "config.customHeaders", size(self.settings.customHeaders, self.custom_names) },
+  }
+  table.sort(parts, function(a, b) return a[2] > b[2] end)
+  Error.argument(parts[1][1], ("makes the request head %d bytes; the limit is %d")
+    :format(#method + #url + headers.bytes + 23, MAX_HEAD))
 end
 
 -- One attempt of a call: result | nil, err, headers (the error's header map, for the

@@ -86,6 +86,13 @@ end
 -- to be read as the next request), so it is dropped, as axios overwrites it.
 local FRAMING = { ["content-length"] = true, ["transfer-encoding"] = true }
 
+-- What a table of headers adds to a head ("Name: value\r\n" each).
+function RequestHeaders.size(headers, names)
+  local bytes = 0
+  for i = 1, #names do bytes = bytes + #names[i] + #headers[names[i]] + 4 end
+  return bytes
+end
+
 local function add_table(list, headers, names)
   for i = 1, #names do
     if not FRAMING[names[i]:lower()] then
@@ -139,6 +146,11 @@ function RequestHeaders.build(client, method, path, options, option_names, custo
   end
   list.index = nil
   list.n = nil
+  -- Its size on the wire ("Name: value\r\n" each), for the pipeline's head limit; kept
+  -- with the list, so a reused list is measured once.
+  local bytes = 0
+  for i = 1, #list do bytes = bytes + #list[i][1] + #list[i][2] + 4 end
+  list.bytes = bytes
   if fixed then
     client.fixed_headers[admin] = list
     -- Listed once: the transport sees this table again on later calls.

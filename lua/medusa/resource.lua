@@ -22,6 +22,9 @@
 -- every body and query may be nil (a nil body sends {}, as medusa-js sends for undefined).
 local core = require "medusa.core"
 local Error = require "medusa.error"
+local Limits = require "medusa.limits"
+
+local MAX_TARGET = Limits.RESOURCE_TARGET_BYTES
 
 local Resource = {}
 
@@ -99,24 +102,35 @@ local function build(resource, client, decl)
   local array_keys = as_set(decl.arrays)
   local hook, always = decl.after, decl.always
 
+  -- Names the argument that makes a path too long (the longest of what went into it).
+  local function too_long(path, seg1, seg2, query)
+    local name, size = name1, seg1 and #seg1 or -1
+    if seg2 and #seg2 > size then name, size = name2, #seg2 end
+    if query and #query > size then name = query_name end
+    Error.argument(name or query_name, ("makes the request target %d bytes; at most %d fit in a request head")
+      :format(#path, MAX_TARGET))
+  end
+
   -- a1..a4: the caller's arguments, after the colon's self is dropped.
   local function invoke(a1, a2, a3, a4)
-    local path, extra, customHeaders
+    local path, extra, customHeaders, seg1, seg2, query
     if nparams == 0 then
       path, extra, customHeaders = format, a1, a2
     elseif nparams == 1 then
-      path, extra, customHeaders = format:format(check_segment(name1, a1)), a2, a3
+      seg1 = check_segment(name1, a1)
+      path, extra, customHeaders = format:format(seg1), a2, a3
     else
-      path = format:format(check_segment(name1, a1), check_segment(name2, a2))
+      seg1, seg2 = check_segment(name1, a1), check_segment(name2, a2)
+      path = format:format(seg1, seg2)
       extra, customHeaders = a3, a4
     end
     local payload
     if query_name then
       check_table(query_name, extra)
       if extra ~= nil then
-        local encoded = encode_query(query_name, extra)
+        query = encode_query(query_name, extra)
         -- Unlike medusa-js, an empty query adds no bare '?'.
-        if encoded ~= "" then path = path .. "?" .. encoded end
+        if query ~= "" then path = path .. "?" .. query end
       end
     elseif body_name then
       check_table(body_name, extra)
@@ -126,6 +140,7 @@ local function build(resource, client, decl)
       customHeaders = extra
     end
     check_table("customHeaders", customHeaders)
+    if #path > MAX_TARGET then too_long(path, seg1, seg2, query) end
     if not hook then
       return client:dispatch(method, path, payload, nil, customHeaders, array_keys)
     end
