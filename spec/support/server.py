@@ -9,12 +9,15 @@
 #
 # Usage:
 #   python3 spec/support/server.py --port 0 [--port-file FILE] [--mode script|store]
-#           [--tls-cert F --tls-key F] [--keepalive-timeout S] [--parent-pid PID]
+#           [--tls-cert F --tls-key F] [--keepalive-timeout S] [--parent-pid PID] [--banner]
 #   Binds 127.0.0.1:PORT (0 = any free port), writes the port number to
 #   --port-file (tmp file + rename) once listening, serves until SIGTERM/SIGINT
 #   (or until --parent-pid disappears), then exits 0.
 #   --keepalive-timeout S: close a keep-alive connection idle for S seconds
 #   (default: 5 in store mode, like Node's http server; 0 = never in script mode).
+#   --banner (store mode): once listening, print to stdout the base URL, the seeded
+#   ids (payment collections, region, demo customer with its password) and the pid,
+#   for a person trying the README's examples by hand (`make store`).
 #
 # Every request whose path does not start with /__ctl/ is recorded:
 #   {"index", "conn", "t_ms" (ms since start, taken when the head is complete),
@@ -1553,6 +1556,26 @@ def write_port_file(path, port):
     os.replace(tmp, path)
 
 
+def print_banner(store, url):
+    """What `make store` shows: where the store is and the ids the README's examples use."""
+    seeded = store.dump()
+    region = seeded["region"]
+    providers = ", ".join(p["id"] for p in region.get("payment_providers", []))
+    lines = [
+        "medusa-lua stand-in store (Medusa v1 store API: payment collections, store auth), in memory",
+        "  base URL             %s" % url,
+        "  payment collections  %s" % "  ".join(seeded["ids"]),
+        "                       each not_paid, amount 5000 %s, provider %s" % (region["currency_code"], providers),
+        "  region               %s (%s, %s)" % (region["id"], region["name"], region["currency_code"]),
+        "  demo customer        %s / %s (%s)" % (
+            seeded["customer"]["email"], seeded["customer"]["password"], seeded["customer"]["id"]),
+        "  pid                  %d" % os.getpid(),
+        "Ctrl-C stops it. POST %s/__ctl/reset re-seeds it; GET %s/__ctl/store shows its state." % (url, url),
+    ]
+    sys.stdout.write("\n".join(lines) + "\n")
+    sys.stdout.flush()
+
+
 def watch_parent(pid):
     while not STOP.is_set():
         try:
@@ -1576,7 +1599,11 @@ def main(argv=None):
     ap.add_argument("--keepalive-timeout", type=float, default=None,
                     help="seconds an idle keep-alive connection stays open (store: 5, script: 0 = forever)")
     ap.add_argument("--parent-pid", type=int, default=None, help="exit when this process is gone")
+    ap.add_argument("--banner", action="store_true",
+                    help="store mode: print the base URL and the seeded ids to stdout once listening")
     args = ap.parse_args(argv)
+    if args.banner and args.mode != "store":
+        ap.error("--banner goes with --mode store")
     if args.keepalive_timeout is None:
         args.keepalive_timeout = 5.0 if args.mode == "store" else 0.0
     if bool(args.tls_cert) != bool(args.tls_key):
@@ -1604,11 +1631,14 @@ def main(argv=None):
     port = lsock.getsockname()[1]
     if args.port_file:
         write_port_file(args.port_file, port)
-    log("listening on %s://127.0.0.1:%d (mode %s, pid %d)" % (
-        "https" if tls_ctx else "http", port, args.mode, os.getpid()))
-    if args.mode == "store":
-        log("seeded payment collections: %s" % ", ".join(store.seeded_ids))
-        log("demo customer: %s / %s" % (DEMO_EMAIL, DEMO_PASSWORD))
+    url = "%s://127.0.0.1:%d" % ("https" if tls_ctx else "http", port)
+    if args.banner:  # says all the log lines below would
+        print_banner(store, url)
+    else:
+        log("listening on %s (mode %s, pid %d)" % (url, args.mode, os.getpid()))
+        if args.mode == "store":
+            log("seeded payment collections: %s" % ", ".join(store.seeded_ids))
+            log("demo customer: %s / %s" % (DEMO_EMAIL, DEMO_PASSWORD))
     if args.parent_pid:
         threading.Thread(target=watch_parent, args=(args.parent_pid,), daemon=True).start()
 
