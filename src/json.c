@@ -905,6 +905,7 @@ typedef struct {
   const unsigned char *start, *p, *end; /* *end is the NUL every Lua string ends with */
   int depth;
   int arr_mt;  /* stack index of the MEDUSA_ARRAY_MT table */
+  int obj_mt;  /* stack index of the metatable objects get, 0 for none */
   int parked;  /* stack slots holding values of containers not yet built */
 } decoder;
 
@@ -1256,6 +1257,10 @@ static void dec_object(decoder *d) {
   if (*p == '}') {
     d->p = p + 1;
     lua_createtable(L, 0, 0);
+    if (d->obj_mt) {
+      lua_pushvalue(L, d->obj_mt);
+      lua_setmetatable(L, -2);
+    }
     d->depth--;
     return;
   }
@@ -1297,6 +1302,10 @@ static void dec_object(decoder *d) {
   if (parking) {
     build_object(L, base, n, 0);
     d->parked -= 2 * n;
+  }
+  if (d->obj_mt) {
+    lua_pushvalue(L, d->obj_mt);
+    lua_setmetatable(L, base + 1);
   }
   d->depth--;
 }
@@ -1351,14 +1360,21 @@ static int l_json_decode(lua_State *L) {
   if (lua_type(L, 1) != LUA_TSTRING)
     return luaL_error(L, "medusa.json: json_decode expects a string, not a %s", luaL_typename(L, 1));
   s = lua_tolstring(L, 1, &len);
-  lua_settop(L, 1);
-  lua_pushvalue(L, lua_upvalueindex(2)); /* 2: the array metatable */
+  /* An optional metatable for every decoded object (the client's results print themselves
+   * with it); the codec's own API leaves objects plain. */
+  d.obj_mt = 0;
+  if (!lua_isnoneornil(L, 2)) {
+    luaL_checktype(L, 2, LUA_TTABLE);
+    d.obj_mt = 2;
+  }
+  lua_settop(L, 2);
+  lua_pushvalue(L, lua_upvalueindex(2)); /* 3: the array metatable */
   d.L = L;
   d.st = state_acquire(L);
   d.start = d.p = (const unsigned char *)s;
   d.end = d.start + len;
   d.depth = 0;
-  d.arr_mt = 2;
+  d.arr_mt = 3;
   d.parked = 0;
   p = d.p;
   SKIP_SPACE(p);

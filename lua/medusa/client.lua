@@ -58,19 +58,43 @@ function Client.new(settings, transport, array_keys)
     custom_names = check_headers("customHeaders", settings.customHeaders),
     closed = false,
     array_keys = array_keys,
-    fixed_headers = {}, -- [is an admin call] = the reusable header list (medusa.request_headers)
+    -- [is an admin call] = the reusable header list, valid while version == headers_version
+    fixed_headers = {},
+    headers_version = 0,
   }, Client)
+  self.root = self -- a view's root is the client it was made from (Client:view)
   Session.init(self) -- the login state; medusa.session owns its fields
-  -- medusa-js style: medusa.client.request(...) with a dot works as well as the colon.
-  local request = Client.request
-  self.request = function(first, ...)
-    if first == self then return request(self, ...) end
-    return request(self, first, ...)
-  end
+  self.request = Client.bound_request(self)
   return self
 end
 
+-- medusa-js style: medusa.client.request(...) with a dot works as well as the colon.
+function Client.bound_request(self)
+  local request = Client.request
+  return function(first, ...)
+    if first == self then return request(self, ...) end
+    return request(self, first, ...)
+  end
+end
+
+-- A view of this client with other settings (checked by the caller, init.lua's
+-- Instance:with): the same transport and connection pool, cookie jar, token and key, read
+-- through the root client; only settings, the customHeaders' names and the header cache
+-- are its own. Nothing is copied per call, so a view costs what its client costs.
+function Client:view(settings)
+  local root = self.root
+  local view = setmetatable({
+    settings = settings,
+    custom_names = check_headers("customHeaders", settings.customHeaders),
+    fixed_headers = {},
+  }, { __index = root, __name = "medusa.Client", __tostring = function() return "medusa.Client (a view)" end })
+  view.request = Client.bound_request(view)
+  return view
+end
+
+-- Closes the connection; a view owns none, so closing one does nothing.
 function Client:close()
+  if self.root ~= self then return end
   if not self.closed then
     self.closed = true
     self.transport:close()

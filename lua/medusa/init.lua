@@ -191,7 +191,7 @@ Instance.__index = Instance
 Instance.__name = "medusa.Medusa"
 
 function Instance.__tostring(self)
-  return ("medusa.Medusa <%s> { client, %s, setPublishableKey(key), close() }")
+  return ("medusa.Medusa <%s> { client, %s, setPublishableKey(key), with(settings), close() }")
     :format(self.client.base, table.concat(Resources.names, ", "))
 end
 
@@ -201,10 +201,8 @@ function Instance.close(self)
 end
 Instance.__close = Instance.close
 
----@param config medusa.Config|nil
-function Medusa.new(config)
-  local settings = check_config(config)
-  local client = Client.new(settings, require("medusa.transport").new(settings), Resources.array_keys)
+-- The instance around a client (or a view of one): every resource, and setPublishableKey.
+local function instance_of(client)
   local instance = setmetatable({ client = client }, Instance)
   for name, spec in pairs(Resources.list) do
     instance[name] = Resource.new(spec, client)
@@ -216,6 +214,51 @@ function Medusa.new(config)
     return client:set_publishable_key(first, ...)
   end
   return instance
+end
+
+---@param config medusa.Config|nil
+function Medusa.new(config)
+  local settings = check_config(config)
+  return instance_of(Client.new(settings, require("medusa.transport").new(settings), Resources.array_keys))
+end
+
+-- The config keys that may differ per call; the others belong to the connection or the
+-- login (baseUrl, keys, transport, pool, CA).
+local PER_CALL = { timeout = true, connectTimeout = true, maxRetries = true, maxRetryDelay = true,
+  maxResponseBytes = true, customHeaders = true }
+local PER_CALL_NAMES = "connectTimeout, customHeaders, maxResponseBytes, maxRetries, maxRetryDelay, timeout"
+
+-- medusa:with{timeout = 2000, maxRetries = 0, customHeaders = {...}}: a view of this client
+-- whose calls use these settings, over the same connection pool, cookie jar and token.
+-- customHeaders are merged over the client's (a name equal but for case replaces it).
+function Instance.with(self, overrides)
+  if getmetatable(self) ~= Instance then
+    Error.raise("with is a method: call it with a colon, medusa:with{...}")
+  end
+  if type(overrides) ~= "table" then
+    Error.argument("settings", "expected a table of per-call settings, got " .. shown(overrides))
+  end
+  local settings = {}
+  for key, value in pairs(self.client.settings) do settings[key] = value end
+  for key, value in pairs(overrides) do
+    if not PER_CALL[key] then
+      local why = KNOWN[key] and "cannot change per call" or "is not a config key"
+      Error.argument("settings", ("'%s' %s (per call: %s)"):format(tostring(key), why, PER_CALL_NAMES))
+    end
+    settings[key] = KNOWN[key](value) or value
+  end
+  if overrides.customHeaders then
+    local merged = {}
+    for name, value in pairs(self.client.settings.customHeaders) do merged[name] = value end
+    for name, value in pairs(overrides.customHeaders) do
+      for old in pairs(merged) do
+        if old:lower() == name:lower() then merged[old] = nil end
+      end
+      merged[name] = value
+    end
+    settings.customHeaders = merged
+  end
+  return instance_of(self.client:view(settings))
 end
 
 -- Medusa{...} and require("medusa"){...} work as Medusa.new{...}.

@@ -5,6 +5,9 @@ local core = require "medusa.core"
 local encode = core.json_encode
 local array_mt = core.array_mt
 
+-- Values people should not see on a screen or in a log; the data itself keeps them.
+local SECRET = { authorization = true, cookie = true, ["set-cookie"] = true, ["x-medusa-access-token"] = true }
+
 local function is_array(t)
   if getmetatable(t) == array_mt then return true end
   local n = #t
@@ -49,6 +52,7 @@ local function write(value, indent, out, seen)
       for i, k in ipairs(keys) do
         local v = value[k]
         if v == nil then v = value[tonumber(k)] end
+        if SECRET[k:lower()] and v ~= nil then v = "[redacted]" end
         out[#out + 1] = inner .. encode(k) .. ": "
         write(v, inner, out, seen)
         out[#out + 1] = i < #keys and ",\n" or "\n"
@@ -59,8 +63,13 @@ local function write(value, indent, out, seen)
   seen[value] = nil
 end
 
-return function(value)
+local function pretty(value)
   local out = {}
   write(value, "", out, {})
   return table.concat(out)
 end
+
+-- Arrays print themselves (in the REPL, with print or tostring) as this text too.
+array_mt.__tostring = pretty
+
+return pretty

@@ -116,7 +116,12 @@ function RequestHeaders.build(client, method, path, options, option_names, custo
   local fixed = #option_names == 0 and #custom_names == 0 and not client.jar.enabled
     and not (s.maxRetries > 0 and method == "POST") and not (client.bearer and path:sub(1, 7) == "/store/")
   if fixed then
-    local cached = client.fixed_headers[admin]
+    local cache = client.fixed_headers
+    if cache.version ~= client.headers_version then
+      cache = { version = client.headers_version }
+      client.fixed_headers = cache
+    end
+    local cached = cache[admin]
     if cached then return cached, true end
   end
   local list = header_list()

@@ -21,8 +21,14 @@ local function text_summary(body)
   return text
 end
 
+-- What every object inside a result or an error body carries: a name and a readable
+-- print (res.payment_collection, res.response.headers, err.body in the REPL). Nothing else:
+-- pairs, the encoder and plain indexing see a plain table.
+local Object = { __name = "medusa.object", __tostring = pretty }
+Response.object_mt = Object
+
 local function decode(body)
-  local ok, value = pcall(core.json_decode, body)
+  local ok, value = pcall(core.json_decode, body, Object)
   if ok then return value end
   return nil, (tostring(value):gsub("^.-(medusa%.json: )", "%1"))
 end
@@ -42,7 +48,7 @@ local REASONS = {
 function Response.http_error(response, headers, call)
   local status, body = response.status, response.body
   local fields = {
-    status = status, headers = headers, attempts = call.attempts,
+    status = status, headers = headers and setmetatable(headers, Object), attempts = call.attempts,
     method = call.method, url = call.url, type = "http_error",
   }
   local decoded = body ~= "" and decode(body) or nil
@@ -79,7 +85,7 @@ end
 function Response.transport_error(failure, headers, call)
   return Error.new {
     status = failure.status, type = failure.type, code = failure.code,
-    message = failure.message, headers = headers,
+    message = failure.message, headers = headers and setmetatable(headers, Object),
     attempts = call.attempts, method = call.method, url = call.url,
   }
 end
@@ -100,8 +106,8 @@ Response.Result = Result
 
 -- The result of a 2xx response: the decoded body plus `response`, as medusa-js returns.
 function Response.success(response, call)
-  local headers = response.headers
-  local meta = { status = response.status, headers = headers }
+  local headers = setmetatable(response.headers, Object)
+  local meta = setmetatable({ status = response.status, headers = headers }, Object)
   local body = response.body
   if body == "" then return setmetatable({ response = meta }, Result) end
   local value, why = decode(body)
@@ -120,7 +126,7 @@ function Response.success(response, call)
       attempts = call.attempts, method = call.method, url = call.url,
     }
   end
-  if type(value) == "table" and getmetatable(value) == nil then
+  if type(value) == "table" and getmetatable(value) == Object then
     value.response = meta
     return setmetatable(value, Result)
   end

@@ -1,7 +1,9 @@
 -- medusa.session: a client's login state, kept per client: the session cookie jar
 -- (client.jar), the store bearer token (client.bearer) and the publishable key
 -- (client.publishable_key). medusa.client installs these functions as its methods; the
--- resources name them as the hooks of their login, logout and token routes.
+-- resources name them as the hooks of their login, logout and token routes. A view of a
+-- client (medusa:with) reads these fields through its root client and writes them there,
+-- so a login through a view is the client's login.
 local Error = require "medusa.error"
 local Cookies = require "medusa.cookies"
 
@@ -51,7 +53,7 @@ local function set_token(client, token)
   if token ~= nil and (type(token) ~= "string" or token == "" or token:find("[%c ]")) then
     Error.argument("token", "expected a non-empty string without spaces or control characters, or nil")
   end
-  client.bearer = token
+  client.root.bearer = token
 end
 Session.set_token = set_token
 
@@ -65,8 +67,11 @@ function Session.set_publishable_key(client, key)
   if key ~= nil and (type(key) ~= "string" or key:find("[\r\n%z]")) then
     Error.argument("key", "expected a string without CR, LF or NUL, or nil")
   end
-  client.publishable_key = key ~= "" and key or nil
-  client.fixed_headers = {} -- the cached header lists (medusa.request_headers) carry the old key
+  local root = client.root
+  root.publishable_key = key ~= "" and key or nil
+  -- The cached header lists (medusa.request_headers) of the client and of its views carry
+  -- the old key: a new version makes each of them rebuild.
+  root.headers_version = root.headers_version + 1
 end
 
 return Session
