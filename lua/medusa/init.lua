@@ -5,6 +5,7 @@ local core = require "medusa.core"
 local json = require "medusa.json"
 local Error = require "medusa.error"
 local Client = require "medusa.client"
+local Events = require "medusa.events"
 local Resource = require "medusa.resource"
 
 local Medusa = {
@@ -32,6 +33,8 @@ local Resources = require "medusa.resources"
 ---@field transport string|nil         "curl" | "ngx"; nil picks per call (cosockets inside nginx where allowed)
 ---@field poolSize integer|nil         ngx transport: keepalive connections per host:port and worker, default 30 (0: none)
 ---@field poolIdleTimeout integer|nil  ngx transport: ms an idle pooled connection is kept, default 4000
+---@field debug boolean|fun(line: string)|nil  a line per attempt to stderr (nginx: its error log) or to
+---                                   this function; default: on when MEDUSA_DEBUG is set (not "0")
 
 local DEFAULTS = {
   baseUrl = "http://localhost:9000",
@@ -134,6 +137,11 @@ local KNOWN = {
   end,
   poolSize = function(v) return check_count("poolSize", v, 0) end,
   poolIdleTimeout = function(v) return check_count("poolIdleTimeout", v, 1) end,
+  debug = function(v)
+    if type(v) ~= "boolean" and type(v) ~= "function" then
+      Error.argument("config.debug", "expected true, false or a function(line), got " .. shown(v))
+    end
+  end,
   caFile = function(v)
     check_string("caFile", v)
     local f = io.open(v, "rb")
@@ -171,6 +179,10 @@ local function check_config(config)
   if settings.apiKey == "" then settings.apiKey = nil end
   if settings.publishableApiKey == "" then settings.publishableApiKey = nil end
   settings.customHeaders = settings.customHeaders or {}
+  -- The environment turns the debug log on for code that cannot be changed; an explicit
+  -- debug = false in the config still wins. (Inside nginx, an `env MEDUSA_DEBUG;`
+  -- directive lets the variable through.)
+  if settings.debug == nil then settings.debug = Events.env_debug(os.getenv("MEDUSA_DEBUG")) end
   return settings
 end
 
@@ -179,7 +191,7 @@ Instance.__index = Instance
 Instance.__name = "medusa.Medusa"
 
 function Instance.__tostring(self)
-  return ("medusa.Medusa <%s> { client, %s, setPublishableKey(key), close() }")
+  return ("medusa.Medusa <%s> { client, %s, setPublishableKey(key), on(event, fn), off(event, fn), close() }")
     :format(self.client.base, table.concat(Resources.names, ", "))
 end
 
@@ -202,6 +214,15 @@ function Medusa.new(config)
   instance.setPublishableKey = function(first, ...)
     if first == instance then return client:set_publishable_key(...) end
     return client:set_publishable_key(first, ...)
+  end
+  -- Hooks on this client's calls (medusa.events), with a dot or a colon as well.
+  instance.on = function(first, ...)
+    if first == instance then return Events.on(client, ...) end
+    return Events.on(client, first, ...)
+  end
+  instance.off = function(first, ...)
+    if first == instance then return Events.off(client, ...) end
+    return Events.off(client, first, ...)
   end
   return instance
 end
