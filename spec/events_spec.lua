@@ -49,17 +49,22 @@ local function child(env, url, config)
     :format(env, Server.shell_quote(code)))
 end
 
-describe("medusa:on / off", function()
-  local srv, medusa
+-- One scripted server for the whole file, its log and queue empty before each test.
+local srv
+setup(function()
+  srv = Server.start { mode = "script" }
+end)
+teardown(function()
+  srv:stop()
+end)
+before_each(function()
+  srv:reset()
+end)
 
-  setup(function()
-    srv = Server.start { mode = "script" }
-  end)
-  teardown(function()
-    srv:stop()
-  end)
+describe("medusa:on / off", function()
+  local medusa
+
   before_each(function()
-    srv:reset()
     medusa = Medusa.new { baseUrl = srv.url, maxRetries = 3, publishableApiKey = "pk_1" }
   end)
   after_each(function()
@@ -324,18 +329,6 @@ describe("medusa:on / off", function()
 end)
 
 describe("the debug log", function()
-  local srv
-
-  setup(function()
-    srv = Server.start { mode = "script" }
-  end)
-  teardown(function()
-    srv:stop()
-  end)
-  before_each(function()
-    srv:reset()
-  end)
-
   local function capture(config)
     local lines = {}
     config.baseUrl = config.baseUrl or srv.url
@@ -424,14 +417,6 @@ describe("the debug log", function()
 end)
 
 describe("a client nobody watches", function()
-  local srv
-
-  setup(function()
-    srv = Server.start { mode = "script" }
-  end)
-  teardown(function()
-    srv:stop()
-  end)
 
   -- Bytes the Lua heap grows by per call, the collector stopped.
   local function bytes_per_call(m, n)
