@@ -191,7 +191,7 @@ Instance.__index = Instance
 Instance.__name = "medusa.Medusa"
 
 function Instance.__tostring(self)
-  return ("medusa.Medusa <%s> { client, %s, setPublishableKey(key), on(event, fn), off(event, fn), close() }")
+  return ("medusa.Medusa <%s> { client, %s, setPublishableKey(key), close() }")
     :format(self.client.base, table.concat(Resources.names, ", "))
 end
 
