@@ -36,6 +36,7 @@ build = {
     ["medusa.response"] = "lua/medusa/response.lua",
     ["medusa.retry"] = "lua/medusa/retry.lua",
     ["medusa.session"] = "lua/medusa/session.lua",
+    ["medusa.events"] = "lua/medusa/events.lua",
     ["medusa.cookies"] = "lua/medusa/cookies.lua",
     ["medusa.pretty"] = "lua/medusa/pretty.lua",
     ["medusa.headers"] = "lua/medusa/headers.lua",

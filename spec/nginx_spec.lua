@@ -565,6 +565,40 @@ describe("inside nginx", function()
     end)
   end)
 
+  describe("hooks and the debug log through cosockets", function()
+    it("the events carry what they carry under libcurl; the debug lines go to the error log", function()
+      local steps = { { status = 503, headers = { { "Retry-After", "0.1" } }, json = { message = "busy" } }, {} }
+      local calls = { { fn = "retrieve", args = { "ev_1" } } }
+      local config = { maxRetries = 1, debug = true, customHeaders = { Authorization = "Basic hook_secret" } }
+      srv:script(steps)
+      local out, status = nginx:post("/t/call", { calls = calls, config = config, events = true })
+      assert.are.equal(200, status, cjson.encode(out))
+      assert.are.equal("ngx", out.results[1].transport)
+      local names = {}
+      for i, e in ipairs(out.events) do names[i] = e.event end
+      assert.are.same({ "request", "response", "retry", "request", "response" }, names)
+      assert.are.equal(503, out.events[2].status)
+      assert.are.equal("number", out.events[2].elapsed)
+      assert.are.equal(100, out.events[3].delay_ms)
+      assert.are.equal(2, out.events[3].attempt)
+      assert.are.same({ "Authorization", "[redacted]" }, out.events[1].headers[3])
+
+      srv:script(steps)
+      local m = Medusa.new { baseUrl = srv.url, transport = "curl", maxRetries = 1, debug = function() end,
+        customHeaders = config.customHeaders }
+      local here = Medusa_spec.record(m)
+      Medusa_spec.run(m, calls, core.monotonic_ms)
+      m:close()
+      assert.are.same(via_json(here), out.events)
+
+      local log = nginx:error_log()
+      assert.matches("%[notice%][^\n]*medusa: GET /store/payment%-collections/ev_1 %-> 503 in %d+ ms %(attempt 1 of 2%), "
+        .. "retrying in 100 ms", log)
+      assert.matches("%[notice%][^\n]*medusa: GET /store/payment%-collections/ev_1 %-> 200 in %d+ ms %(attempt 2 of 2%)", log)
+      assert.is_nil(log:find("hook_secret", 1, true))
+    end)
+  end)
+
   describe("retries and backoff", function()
     it("wait through ngx.sleep: the worker keeps serving during the backoff", function()
       srv:script {

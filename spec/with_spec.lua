@@ -101,6 +101,17 @@ describe("medusa:with", function()
     assert.are.equal("Bearer tok", H.header(log[4], "authorization"))
   end)
 
+  it("shares the hooks: one registered through a view sees the client's calls, and off works from either", function()
+    local view = medusa:with { maxRetries = 0 }
+    local seen = {}
+    local fn = view:on("response", function(e) seen[#seen + 1] = e.status end)
+    assert(medusa.regions.list())
+    assert(view.regions.list())
+    assert.is_true(medusa:off("response", fn))
+    assert(view.regions.list())
+    assert.are.same({ 200, 200 }, seen)
+  end)
+
   it("closing the client closes its views; closing a view does nothing", function()
     local view = medusa:with { timeout = 5000 }
     view:close()

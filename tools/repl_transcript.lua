@@ -9,15 +9,19 @@ local session = "medusa-repl-" .. tostring(os.time()) .. "-" .. tostring(math.ra
 local q = Server.shell_quote
 
 local LINES = {
+  'Medusa',
   'medusa',
   'medusa.paymentCollections',
   'medusa.carts',
   'res = medusa.paymentCollections.retrieve("paycol_01JGFJJZ000000000000000001", {expand = "region"})',
   'res',
   'res.response.status, res.payment_collection.amount, math.type(res.payment_collection.amount)',
+  'res.payment_collection.region',
+  'res.response.headers',
   'res, err = medusa.paymentCollections.retrieve("paycol_nope")',
   'err',
   'err.status, err.type, err.attempts',
+  'err.body',
   'Medusa.json.encode(Medusa.json.decode(\'{"a":[],"n":5000,"x":null}\'))',
 }
 

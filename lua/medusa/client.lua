@@ -2,10 +2,12 @@
 -- call's checks, URL and JSON body, then its attempts (the first one, and the retries the
 -- policy allows). The policies it applies are their own modules: medusa.request_headers
 -- (the header set and its precedence), medusa.response (results and errors), medusa.retry
--- (which failures are retried, after what wait) and medusa.session (cookies, token, key).
--- Transports only move bytes; resources only name routes.
+-- (which failures are retried, after what wait), medusa.session (cookies, token, key) and
+-- medusa.events (the caller's hooks and the debug log, called only while client.watch is
+-- set). Transports only move bytes; resources only name routes.
 local core = require "medusa.core"
 local Error = require "medusa.error"
+local Events = require "medusa.events"
 local Headers = require "medusa.headers"
 local RequestHeaders = require "medusa.request_headers"
 local Response = require "medusa.response"
@@ -40,6 +42,7 @@ local NO_NAMES = RequestHeaders.NO_NAMES
 local success, http_error, transport_error = Response.success, Response.http_error, Response.transport_error
 local retry_delay, retryable = Retry.delay, Retry.retryable
 local keep_cookies = Session.keep_cookies
+local monotonic_ms = core.monotonic_ms
 
 local METHODS_WITH_BODY = { POST = true, DELETE = true }
 local METHODS = { GET = true, POST = true, DELETE = true }
@@ -64,6 +67,7 @@ function Client.new(settings, transport, array_keys)
   }, Client)
   self.root = self -- a view's root is the client it was made from (Client:view)
   Session.init(self) -- the login state; medusa.session owns its fields
+  Events.init(self, settings.debug) -- no hooks yet; client.watch is set while there is any
   self.request = Client.bound_request(self)
   return self
 end
@@ -177,20 +181,22 @@ function Client:dispatch(method, path, payload, options, customHeaders, array_ke
 
   -- The first attempt comes before the retry loop, so that a call that succeeds at once
   -- never enters a loop (LuaJIT gives up compiling a function whose every call enters a
-  -- loop that runs once).
+  -- loop that runs once). A success returns here; everything below is the failure path,
+  -- where the events (self.watch) are looked at.
   local result, err, headers, final = self:attempt(request, path)
-  if result or final then return result, err end
-  while true do
+  if result then return result, err end
+  while not final do
     local retries_done = request.attempts - 1
-    if retries_done >= s.maxRetries or not retryable(method, err, err.status ~= nil) then
-      return nil, err
-    end
+    if retries_done >= s.maxRetries or not retryable(method, err, err.status ~= nil) then break end
     local delay = retry_delay(retries_done + 1, headers, s.maxRetryDelay)
-    if delay == nil then return nil, err end
+    if delay == nil then break end
+    if self.watch then Events.retry(self, request, err, delay) end
     self.transport:sleep(delay)
     result, err, headers, final = self:attempt(request, path)
-    if result or final then return result, err end
+    if result then return result, err end
   end
+  if self.watch then Events.error(self, request, err) end
+  return nil, err
 end
 
 -- Raises, naming the largest part, for a request whose head no server would take.
@@ -207,13 +213,10 @@ function Client:head_too_large(method, url, headers, options, option_names, cust
     :format(#method + #url + headers.bytes + 23, MAX_HEAD))
 end
 
--- One attempt of a call: result | nil, err, headers (the error's header map, for the
--- retry policy) | nil, err, nil, true when that error must not be retried (a 2xx that
--- could not be read).
-function Client:attempt(request, path)
-  request.attempts = request.attempts + 1
-  local response, failure = self.transport:send(request)
-  if self.jar.enabled then keep_cookies(self, response or failure, path) end
+-- What an attempt's response or failure becomes: result | nil, err, headers (the error's
+-- header map, for the retry policy) | nil, err, nil, true when that error must not be
+-- retried (a 2xx that could not be read).
+local function outcome(request, response, failure)
   if response then
     if response.status >= 200 and response.status < 300 then
       local result, err = success(response, request)
@@ -224,6 +227,31 @@ function Client:attempt(request, path)
   end
   local headers = failure.headers and Headers.without_lists(failure.headers, RULES)
   return nil, transport_error(failure, headers, request), headers
+end
+
+-- An attempt while hooks or the debug log watch (self.watch): the same steps with the
+-- events around them. The cookies are kept before any hook runs, so a hook that raises
+-- leaves the session as the server left it.
+local function watched_attempt(self, request, path)
+  Events.request(self, request)
+  local started = monotonic_ms()
+  local response, failure = self.transport:send(request)
+  local elapsed_ms = monotonic_ms() - started
+  if self.jar.enabled then keep_cookies(self, response or failure, path) end
+  local result, err, headers, final = outcome(request, response, failure)
+  Events.response(self, request, response or failure, elapsed_ms, result ~= nil)
+  return result, err, headers, final
+end
+
+-- One attempt of a call (what outcome() says it came to). Unwatched, it is what it was
+-- before there were events, plus one nil test: the path every call takes stays free of
+-- the timing, copying and calls the events need.
+function Client:attempt(request, path)
+  request.attempts = request.attempts + 1
+  if self.watch then return watched_attempt(self, request, path) end
+  local response, failure = self.transport:send(request)
+  if self.jar.enabled then keep_cookies(self, response or failure, path) end
+  return outcome(request, response, failure)
 end
 
 return Client

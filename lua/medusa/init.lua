@@ -5,6 +5,7 @@ local core = require "medusa.core"
 local json = require "medusa.json"
 local Error = require "medusa.error"
 local Client = require "medusa.client"
+local Events = require "medusa.events"
 local Resource = require "medusa.resource"
 
 local Medusa = {
@@ -13,6 +14,7 @@ local Medusa = {
   null = json.null,
   array = json.array,
   array_mt = json.array_mt,
+  object_mt = require("medusa.response").object_mt,
   json = json,
   Error = Error,
 }
@@ -33,6 +35,8 @@ local Resources = require "medusa.resources"
 ---@field transport string|nil         "curl" | "ngx"; nil picks per call (cosockets inside nginx where allowed)
 ---@field poolSize integer|nil         ngx transport: keepalive connections per host:port and worker, default 30 (0: none)
 ---@field poolIdleTimeout integer|nil  ngx transport: ms an idle pooled connection is kept, default 4000
+---@field debug boolean|fun(line: string)|nil  a line per attempt to stderr (nginx: its error log) or to
+---                                   this function; default: on when MEDUSA_DEBUG is set (not "0")
 
 -- With every wait capped at maxRetryDelay, MAX_RETRIES bounds how long one call can take
 -- (10 retries at the 30 s default: under 3 minutes of waiting).
@@ -146,6 +150,11 @@ local KNOWN = {
   end,
   poolSize = function(v) return check_count("poolSize", v, 0) end,
   poolIdleTimeout = function(v) return check_count("poolIdleTimeout", v, 1) end,
+  debug = function(v)
+    if type(v) ~= "boolean" and type(v) ~= "function" then
+      Error.argument("config.debug", "expected true, false or a function(line), got " .. shown(v))
+    end
+  end,
   caFile = function(v)
     check_string("caFile", v)
     local f = io.open(v, "rb")
@@ -183,6 +192,10 @@ local function check_config(config)
   if settings.apiKey == "" then settings.apiKey = nil end
   if settings.publishableApiKey == "" then settings.publishableApiKey = nil end
   settings.customHeaders = settings.customHeaders or {}
+  -- The environment turns the debug log on for code that cannot be changed; an explicit
+  -- debug = false in the config still wins. (Inside nginx, an `env MEDUSA_DEBUG;`
+  -- directive lets the variable through.)
+  if settings.debug == nil then settings.debug = Events.env_debug(os.getenv("MEDUSA_DEBUG")) end
   return settings
 end
 
@@ -191,7 +204,7 @@ Instance.__index = Instance
 Instance.__name = "medusa.Medusa"
 
 function Instance.__tostring(self)
-  return ("medusa.Medusa <%s> { client, %s, setPublishableKey(key), with(settings), close() }")
+  return ("medusa.Medusa <%s> { client, %s, setPublishableKey(key), with(settings), on(event, fn), off(event, fn), close() }")
     :format(self.client.base, table.concat(Resources.names, ", "))
 end
 
@@ -212,6 +225,15 @@ local function instance_of(client)
   instance.setPublishableKey = function(first, ...)
     if first == instance then return client:set_publishable_key(...) end
     return client:set_publishable_key(first, ...)
+  end
+  -- Hooks on this client's calls (medusa.events), with a dot or a colon as well.
+  instance.on = function(first, ...)
+    if first == instance then return Events.on(client, ...) end
+    return Events.on(client, first, ...)
+  end
+  instance.off = function(first, ...)
+    if first == instance then return Events.off(client, ...) end
+    return Events.off(client, first, ...)
   end
   return instance
 end
@@ -262,6 +284,23 @@ function Instance.with(self, overrides)
 end
 
 -- Medusa{...} and require("medusa"){...} work as Medusa.new{...}.
+local MODULE_TEXT = ([[
+medusa %s: a client of the Medusa v1 store API
+  Medusa.new(config?) or Medusa(config?)  -> an instance (print it to see its resources)
+  Medusa.null, Medusa.array(t?), Medusa.array_mt, Medusa.object_mt   JSON values
+  Medusa.json.encode(value, array_keys?), Medusa.json.decode(text), Medusa.json.safe.*
+  Medusa.Error.is(value)
+  config keys: %s]])
+
+local function config_keys()
+  local keys = {}
+  for key in pairs(KNOWN) do keys[#keys + 1] = key end
+  table.sort(keys)
+  return table.concat(keys, ", ")
+end
+
 return setmetatable(Medusa, {
+  __name = "medusa",
   __call = function(_, config) return Medusa.new(config) end,
+  __tostring = function() return MODULE_TEXT:format(core.version, config_keys()) end,
 })

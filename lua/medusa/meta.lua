@@ -9,6 +9,7 @@
 ---@field version string
 ---@field null lightuserdata         JSON null; the same value as cjson.null
 ---@field array_mt table             the metatable of JSON arrays
+---@field object_mt table            the metatable of the objects inside results and error bodies (prints them)
 ---@field json medusa.Json
 ---@field Error medusa.ErrorModule
 ---@overload fun(config?: medusa.Config): medusa.Medusa
@@ -29,8 +30,70 @@ function Medusa.array(t) end
 ---@field client medusa.Client
 local Instance = {}
 
----Closes the connection; later calls raise. Safe to call twice.
+---Closes the connection; later calls raise. Safe to call twice. On a view, does nothing.
 function Instance:close() end
+
+---A view of the same client (connection pool, cookie jar, token, key, hooks) whose calls use
+---these settings; customHeaders are merged over the client's. Other keys raise.
+---@param settings medusa.CallSettings
+---@return medusa.Medusa
+function Instance:with(settings) end
+
+---@class medusa.CallSettings
+---@field timeout? integer
+---@field connectTimeout? integer
+---@field maxRetries? integer
+---@field maxRetryDelay? integer
+---@field maxResponseBytes? integer
+---@field customHeaders? table<string,string>
+
+---Calls fn with each event of this client's calls, after the functions already registered
+---for it. Secret header values (Authorization, Cookie, Set-Cookie, x-medusa-access-token)
+---reach fn as "[redacted]". An error fn raises propagates to the caller of the request.
+---@param event "request"|"response"|"retry"|"error"
+---@param fn fun(event: medusa.RequestEvent|medusa.ResponseEvent|medusa.RetryEvent|medusa.ErrorEvent)
+---@return function fn  the function, for off
+function Instance:on(event, fn) end
+
+---Removes fn's latest registration for event.
+---@param event "request"|"response"|"retry"|"error"
+---@param fn function
+---@return boolean removed
+function Instance:off(event, fn) end
+
+---Before each attempt.
+---@class medusa.RequestEvent
+---@field method string
+---@field url string
+---@field attempt integer                 1 for the first
+---@field headers {[1]: string, [2]: string}[]  the list about to be sent (a copy)
+
+---After each attempt that got a status line.
+---@class medusa.ResponseEvent
+---@field method string
+---@field url string
+---@field status integer
+---@field headers table<string, string|string[]>  lower-cased names (a copy); set-cookie is a list
+---@field elapsed_ms number
+---@field attempt integer
+
+---Before the wait that precedes a retry.
+---@class medusa.RetryEvent
+---@field error medusa.Error   the failed attempt's
+---@field delay_ms number      the wait about to be waited
+---@field attempt integer      the number of the attempt that follows
+---@field method string
+---@field url string
+
+---When a call returns an error.
+---@class medusa.ErrorEvent
+---@field error medusa.Error   what the call returns
+---@field method string
+---@field url string
+
+---@class medusa.Config
+---@field debug boolean|fun(line: string)|nil  a line per attempt to stderr (nginx's error log for a call
+---                                   through cosockets) or to this function; nil: on when MEDUSA_DEBUG is set
 
 ---@class medusa.Client
 local Client = {}

@@ -137,6 +137,22 @@ function M.run(m, calls, now_ms)
   return results
 end
 
+-- Registers a hook for every event on m; returns the list they fill, in JSON-able form
+-- (the error as its plain fields, elapsed_ms as its type: it is the one field that varies).
+function M.record(m)
+  local seen = {}
+  for _, name in ipairs { "request", "response", "retry", "error" } do
+    m:on(name, function(e)
+      seen[#seen + 1] = {
+        event = name, method = e.method, url = e.url, attempt = e.attempt, status = e.status,
+        headers = e.headers, delay_ms = e.delay_ms, elapsed = type(e.elapsed_ms),
+        error = e.error and { type = e.error.type, status = e.error.status, attempts = e.error.attempts },
+      }
+    end)
+  end
+  return seen
+end
+
 -- Closes every idle pooled connection to url's origin, so the next call connects afresh
 -- (as a new libcurl client would). Returns how many there were.
 local function drain(url)
@@ -153,7 +169,8 @@ local function drain(url)
   end
 end
 
--- POST /t/call {config = {...}, shared = bool, drain = bool, calls = {...}} -> {results = {...}}
+-- POST /t/call {config = {...}, shared = bool, drain = bool, events = bool, calls = {...}}
+--   -> {results = {...}, events = {...} (with events: what the hooks saw, see M.record)}
 local function call()
   ngx.req.read_body()
   local spec = assert(cjson.decode(ngx.req.get_body_data() or "{}"), "bad /t/call body")
@@ -168,9 +185,10 @@ local function call()
     if not ok then return { raised = tostring(made) } end
     m = made
   end
+  local seen = spec.events and M.record(m)
   local results = M.run(m, spec.calls or {}, ngx_now_ms)
   if not spec.shared then m:close() end
-  return { results = results }
+  return { results = results, events = seen }
 end
 
 -- GET /t/one[?transport=curl]: one retrieve through the shared client (the memory test
