@@ -706,6 +706,28 @@ describe("inside nginx", function()
     end)
   end)
 
+  describe("installed with luarocks for OpenResty", function()
+    it("nginx loads a --lua-version=5.1 tree built against LuaJIT's headers, and calls through cosockets", function()
+      local tmp = nginx.prefix .. "/rock"
+      local _, rc = Server.run(("mkdir -p %s/src %s/home && cp -r medusa-lua-dev-1.rockspec src lua %s/src/"):format(tmp, tmp, tmp))
+      assert.are.equal(0, rc)
+      local out
+      out, rc = Server.run(("cd %s/src && HOME=%s/home luarocks make --lua-version=5.1 --deps-mode=none --tree=%s/tree "
+        .. "LUA_INCDIR=/usr/include/luajit-2.1 medusa-lua-dev-1.rockspec 2>&1"):format(tmp, tmp, tmp))
+      assert.are.equal(0, rc, out)
+      srv:reset()
+      srv:script { { json = { payment_collection = { id = "paycol_rock" } } } }
+      local rock = Nginx.start { conf = "spec/nginx/rock.conf", vars = { TREE = tmp .. "/tree", UPSTREAM = srv.url } }
+      local body = rock:get("/rock")
+      rock:stop()
+      assert.are.equal(tmp .. "/tree/lib/lua/5.1/medusa/core.so", body.core)
+      assert.are.equal(tmp .. "/tree/share/lua/5.1/medusa/client.lua", body.client)
+      assert.are.equal("ngx", body.transport)
+      assert.are.equal("paycol_rock", body.id, tostring(body.err))
+      assert.are.equal(1, #srv:log())
+    end)
+  end)
+
   describe("host names", function()
     it("localhost and the names in /etc/hosts need no resolver directive, as under libcurl", function()
       local calls = { { fn = "retrieve", args = { "p" } } }
