@@ -2,15 +2,49 @@
 -- against the stand-in store, so the reference cannot drift from the library.
 local Server = require "support.server"
 
-local function api_reference_blocks()
+local function readme()
   local f = assert(io.open("README.md", "rb"))
   local text = f:read("a")
   f:close()
-  local section = assert(text:match("\n## API reference\n(.-)\n## "), "no API reference section")
+  return text
+end
+
+-- The sections whose Lua blocks this spec runs with the prelude below; the intro's example
+-- and the Quick start need `make store` and run in store_command_spec.lua.
+local SECTIONS = { "API reference", "Methods", "Hooks and the debug log" }
+local ELSEWHERE = { "", "Quick start" }
+
+local function section_blocks(name)
+  local section = assert(readme():match("\n## " .. name:gsub("%p", "%%%0") .. "\n(.-)\n## "), "no section " .. name)
   local blocks = {}
   for block in section:gmatch("```lua\n(.-)```") do blocks[#blocks + 1] = block end
   return blocks
 end
+
+local function api_reference_blocks()
+  local blocks = {}
+  for _, name in ipairs(SECTIONS) do
+    for _, block in ipairs(section_blocks(name)) do blocks[#blocks + 1] = block end
+  end
+  return blocks
+end
+
+describe("the README's Lua blocks", function()
+  it("all run: here, or in store_command_spec.lua (the intro and the Quick start)", function()
+    local where = {}
+    local current = ""
+    for line in (readme() .. "\n"):gmatch("([^\n]*)\n") do
+      local heading = line:match("^## (.*)$")
+      if heading then current = heading end
+      if line == "```lua" then where[#where + 1] = current end
+    end
+    local known = {}
+    for _, name in ipairs(SECTIONS) do known[name] = true end
+    for _, name in ipairs(ELSEWHERE) do known[name] = true end
+    for _, name in ipairs(where) do assert.is_true(known[name] ~= nil, "a Lua block in '" .. name .. "' runs nowhere") end
+    assert.is_true(#where >= 20)
+  end)
+end)
 
 describe("the README's API reference", function()
   local store
