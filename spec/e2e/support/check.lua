@@ -15,7 +15,8 @@ function Check.error(err, status, kind, message)
   assert.are.equal(status, err.status)
   assert.are.equal(kind, err.type)
   if message then assert.are.equal(message, err.message) end
-  assert.are.equal(("medusa: %d %s: %s"):format(status, kind, err.message), tostring(err))
+  local attempts = err.attempts > 1 and (" (after %d attempts)"):format(err.attempts) or ""
+  assert.are.equal(("medusa: %d %s: %s%s"):format(status, kind, err.message, attempts), tostring(err))
 end
 
 -- The result of a call that must succeed; otherwise fails with the error's own words.
