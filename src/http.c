@@ -555,45 +555,48 @@ static int push_local_failure(lua_State *L, CURLcode rc, const char *what) {
   return 2;
 }
 
-static int l_http_perform(lua_State *L) {
-  http_client *c = check_open(L);
-  CURL *h = c->curl;
-  const char *method, *url, *body = NULL, *ca_file = NULL;
-  size_t body_len = 0;
+/* One request as the pipeline hands it over (a Lua table), read and checked before any
+ * libcurl state changes. The strings point into that table, which outlives the call. */
+typedef struct {
+  const char *method, *url, *body, *ca_file;
+  size_t body_len;
   long timeout_ms, connect_timeout_ms, max_body;
-  int nheaders, i, reused, rules;
-  CURLcode rc;
-  struct curl_slist *list = NULL;
+  int reused;  /* the header table is the one of the last request, unchanged */
+  int headers; /* stack index of the header list */
+  int rules;   /* stack index of the header rules, 0 for the flat list */
+} request_args;
 
+static void read_request(lua_State *L, request_args *r) {
   luaL_checktype(L, 2, LUA_TTABLE);
-  /* Read and check every field before touching libcurl state. */
   lua_getfield(L, 2, "method");
-  method = luaL_checkstring(L, -1);
+  r->method = luaL_checkstring(L, -1);
   lua_getfield(L, 2, "url");
-  url = luaL_checkstring(L, -1);
+  r->url = luaL_checkstring(L, -1);
   lua_getfield(L, 2, "body");
-  if (!lua_isnil(L, -1)) body = luaL_checklstring(L, -1, &body_len);
+  r->body = NULL;
+  r->body_len = 0;
+  if (!lua_isnil(L, -1)) r->body = luaL_checklstring(L, -1, &r->body_len);
   lua_getfield(L, 2, "ca_file");
-  if (!lua_isnil(L, -1)) ca_file = luaL_checkstring(L, -1);
+  r->ca_file = lua_isnil(L, -1) ? NULL : luaL_checkstring(L, -1);
   lua_getfield(L, 2, "headers");
   luaL_checktype(L, -1, LUA_TTABLE);
-  /* stack: 3 method, 4 url, 5 body, 6 ca_file, 7 headers */
-  timeout_ms = opt_long(L, 2, "timeout_ms", 30000);
-  connect_timeout_ms = opt_long(L, 2, "connect_timeout_ms", 10000);
-  max_body = opt_long(L, 2, "max_response_bytes", 32L * 1024 * 1024);
+  r->headers = lua_gettop(L);
+  r->timeout_ms = opt_long(L, 2, "timeout_ms", 30000);
+  r->connect_timeout_ms = opt_long(L, 2, "connect_timeout_ms", 10000);
+  r->max_body = opt_long(L, 2, "max_response_bytes", 32L * 1024 * 1024);
   lua_getfield(L, 2, "headers_reused");
-  reused = lua_toboolean(L, -1);
+  r->reused = lua_toboolean(L, -1);
   lua_pop(L, 1);
-  lua_getfield(L, 2, "header_rules"); /* stack 8 */
+  lua_getfield(L, 2, "header_rules");
   if (!lua_isnil(L, -1)) luaL_checktype(L, -1, LUA_TTABLE);
-  rules = lua_isnil(L, -1) ? 0 : 8;
-  /* The pipeline passes the same, unchanged header table on most calls of a client
-   * (headers_reused: it keeps that table alive and never changes it), so the slist built
-   * from it last time is still right: skip rebuilding it. */
-  if (reused && c->request_headers != NULL && c->headers_key == lua_topointer(L, 7)) goto headers_ready;
-  nheaders = (int)compat_rawlen(L, 7);
-  for (i = 1; i <= nheaders; i++) {
-    lua_rawgeti(L, 7, i);
+  r->rules = lua_isnil(L, -1) ? 0 : lua_gettop(L);
+}
+
+/* Raises unless every entry of the header list is a {name, value} pair of strings. */
+static int check_header_list(lua_State *L, int t) {
+  int n = (int)compat_rawlen(L, t), i;
+  for (i = 1; i <= n; i++) {
+    lua_rawgeti(L, t, i);
     if (lua_type(L, -1) != LUA_TTABLE) luaL_error(L, "medusa.http: request.headers[%d] must be a {name, value} pair", i);
     lua_rawgeti(L, -1, 1);
     lua_rawgeti(L, -2, 2);
@@ -601,49 +604,58 @@ static int l_http_perform(lua_State *L) {
       luaL_error(L, "medusa.http: request.headers[%d] must hold two strings", i);
     lua_pop(L, 3);
   }
+  return n;
+}
 
-  if (c->request_headers != NULL) {
-    curl_slist_free_all(c->request_headers);
-    c->request_headers = NULL;
-  }
-  c->headers_key = NULL;
-  for (i = 1; i <= nheaders; i++) {
+/* The slist of the header list at stack index t, with "Expect:" last (a body is sent at
+ * once, never after a 100-continue). NULL when out of memory; raises on an unsafe header. */
+static struct curl_slist *build_slist(lua_State *L, int t, int n) {
+  struct curl_slist *list = NULL, *next;
+  int i;
+  for (i = 1; i <= n; i++) {
     const char *name, *value;
     size_t nlen, vlen;
-    struct curl_slist *next;
-    lua_rawgeti(L, 7, i);
+    lua_rawgeti(L, t, i);
     lua_rawgeti(L, -1, 1);
     lua_rawgeti(L, -2, 2);
     name = lua_tolstring(L, -2, &nlen);
     value = lua_tolstring(L, -1, &vlen);
     if (nlen == 0 || unsafe_bytes(name, nlen) || unsafe_bytes(value, vlen) || memchr(name, ':', nlen) != NULL) {
       curl_slist_free_all(list);
-      return luaL_error(L, "medusa.http: request.headers[%d] is not a safe header", i);
+      luaL_error(L, "medusa.http: request.headers[%d] is not a safe header", i);
     }
     next = append_header(L, list, name, nlen, value, vlen);
     lua_pop(L, 3);
-    if (next == NULL) {
-      curl_slist_free_all(list);
-      return push_local_failure(L, CURLE_OUT_OF_MEMORY, "building the request headers");
-    }
+    if (next == NULL) goto oom;
     list = next;
   }
-  /* Never wait for 100-continue: a body is sent at once, with Content-Length. */
-  {
-    struct curl_slist *next = curl_slist_append(list, "Expect:");
-    if (next == NULL) {
-      curl_slist_free_all(list);
-      return push_local_failure(L, CURLE_OUT_OF_MEMORY, "building the request headers");
-    }
-    list = next;
-  }
-  c->request_headers = list;
-  c->headers_key = reused ? lua_topointer(L, 7) : NULL;
+  next = curl_slist_append(list, "Expect:");
+  if (next != NULL) return next;
+oom:
+  curl_slist_free_all(list);
+  return NULL;
+}
 
-headers_ready:
-  rc = set_request_options(h, c, method, url, body, body_len, timeout_ms, connect_timeout_ms, ca_file);
-  if (rc != CURLE_OK) return push_local_failure(L, rc, "libcurl refused the request's options");
+/* Gives the client the slist of this request's headers; 0 when out of memory. The
+ * pipeline passes the same, unchanged header table on most calls of a client
+ * (headers_reused: it keeps that table alive and never changes it), so the slist built
+ * from it last time is still right and is kept. */
+static int prepare_headers(lua_State *L, http_client *c, const request_args *r) {
+  const void *key = lua_topointer(L, r->headers);
+  int n;
+  if (r->reused && c->request_headers != NULL && c->headers_key == key) return 1;
+  n = check_header_list(L, r->headers);
+  if (c->request_headers != NULL) curl_slist_free_all(c->request_headers);
+  /* build_slist may raise: nothing may point at the freed list meanwhile */
+  c->request_headers = NULL;
+  c->headers_key = NULL;
+  c->request_headers = build_slist(L, r->headers, n);
+  if (c->request_headers == NULL) return 0;
+  if (r->reused) c->headers_key = key;
+  return 1;
+}
 
+static void reset_response(http_client *c, long max_body) {
   c->max_body = max_body > 0 ? (size_t)max_body : 0;
   c->too_large = 0;
   c->sends = 0;
@@ -653,41 +665,44 @@ headers_ready:
   c->head.len = 0;
   c->body.len = 0;
   c->errbuf[0] = '\0';
+}
 
-  rc = curl_easy_perform(h);
+/* What libcurl's result means for this response. */
+static CURLcode judge_result(http_client *c, CURLcode rc) {
   /* libcurl reports a head line over its own 100 KiB limit as out of memory; while a head
    * is arriving that is what it means in practice. */
   if (rc == CURLE_OUT_OF_MEMORY && c->status > 0 && c->body.len == 0 && !c->too_large)
     c->too_large = TOO_LARGE_LINE;
-
   /* libcurl takes a head cut before its blank line for a whole response with no body;
    * it is a partial response, as the cosocket transport reports it. */
   if (rc == CURLE_OK && !c->too_large && !c->head_done) {
     rc = CURLE_PARTIAL_FILE;
     snprintf(c->errbuf, sizeof c->errbuf, "the response head was cut short before its end");
   }
+  return rc;
+}
 
-  if (rc == CURLE_OK && !c->too_large) {
-    long connects = 0;
-    curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &connects);
-    lua_createtable(L, 0, 4);
-    lua_pushinteger(L, (lua_Integer)c->status);
-    lua_setfield(L, -2, "status");
-    if (rules) push_header_map(L, &c->head, rules); else push_headers(L, &c->head);
-    lua_setfield(L, -2, "headers");
-    lua_pushlstring(L, c->body.data ? c->body.data : "", c->body.len);
-    lua_setfield(L, -2, "body");
-    lua_pushinteger(L, (lua_Integer)connects);
-    lua_setfield(L, -2, "connects");
-    membuf_trim(&c->body);
-    membuf_trim(&c->head);
-    return 1;
-  }
+static void push_head(lua_State *L, http_client *c, int rules) {
+  if (rules) push_header_map(L, &c->head, rules); else push_headers(L, &c->head);
+}
 
-  lua_pushnil(L);
-  lua_createtable(L, 0, 5);
-  lua_pushstring(L, failure_type(c, rc));
-  lua_setfield(L, -2, "type");
+/* {status, headers, body, connects} */
+static int push_response(lua_State *L, http_client *c, int rules) {
+  long connects = 0;
+  curl_easy_getinfo(c->curl, CURLINFO_NUM_CONNECTS, &connects);
+  lua_createtable(L, 0, 4);
+  lua_pushinteger(L, (lua_Integer)c->status);
+  lua_setfield(L, -2, "status");
+  push_head(L, c, rules);
+  lua_setfield(L, -2, "headers");
+  lua_pushlstring(L, c->body.data ? c->body.data : "", c->body.len);
+  lua_setfield(L, -2, "body");
+  lua_pushinteger(L, (lua_Integer)connects);
+  lua_setfield(L, -2, "connects");
+  return 1;
+}
+
+static void push_failure_message(lua_State *L, http_client *c, CURLcode rc, long max_body) {
   if (c->too_large == TOO_LARGE_BODY) {
     char msg[64];
     snprintf(msg, sizeof msg, "response larger than maxResponseBytes (%ld bytes)", max_body);
@@ -701,18 +716,44 @@ headers_ready:
   } else {
     lua_pushstring(L, c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
   }
+}
+
+/* nil, {type, message, code, status?, headers?} */
+static int push_failure(lua_State *L, http_client *c, CURLcode rc, const request_args *r) {
+  lua_pushnil(L);
+  lua_createtable(L, 0, 5);
+  lua_pushstring(L, failure_type(c, rc));
+  lua_setfield(L, -2, "type");
+  push_failure_message(L, c, rc, r->max_body);
   lua_setfield(L, -2, "message");
   lua_pushstring(L, c->too_large ? "too_large" : curl_code_name(rc));
   lua_setfield(L, -2, "code");
   if (c->status > 0) {
     lua_pushinteger(L, (lua_Integer)c->status);
     lua_setfield(L, -2, "status");
-    if (rules) push_header_map(L, &c->head, rules); else push_headers(L, &c->head);
+    push_head(L, c, r->rules);
     lua_setfield(L, -2, "headers");
   }
+  return 2;
+}
+
+/* client:perform(request) -> response | nil, failure: one exchange, blocking. */
+static int l_http_perform(lua_State *L) {
+  http_client *c = check_open(L);
+  request_args r;
+  CURLcode rc;
+  int results;
+  read_request(L, &r);
+  if (!prepare_headers(L, c, &r)) return push_local_failure(L, CURLE_OUT_OF_MEMORY, "building the request headers");
+  rc = set_request_options(c->curl, c, r.method, r.url, r.body, r.body_len, r.timeout_ms, r.connect_timeout_ms,
+                           r.ca_file);
+  if (rc != CURLE_OK) return push_local_failure(L, rc, "libcurl refused the request's options");
+  reset_response(c, r.max_body);
+  rc = judge_result(c, curl_easy_perform(c->curl));
+  results = (rc == CURLE_OK && !c->too_large) ? push_response(L, c, r.rules) : push_failure(L, c, rc, &r);
   membuf_trim(&c->body);
   membuf_trim(&c->head);
-  return 2;
+  return results;
 }
 
 static const luaL_Reg client_methods[] = {
