@@ -6,8 +6,8 @@ CC         ?= cc
 CFLAGS     ?= -O2 -g
 WARN       := -Wall -Wextra -std=c99 -pedantic -Werror
 SHARED     := -fPIC -shared -fvisibility=hidden
-SRC        := src/core.c src/json.c src/query.c src/http.c
-HDR        := src/core.h src/compat.h
+SRC        := src/core.c src/json.c src/query.c src/http.c src/contract.c
+HDR        := src/core.h src/compat.h src/contract.h
 LUA54_INC  := $(shell pkg-config --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4)
 CURL_LIBS  := $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
 

@@ -27,7 +27,7 @@ build = {
     -- libcurl's header is found on the compiler's default path (Debian puts it under the
     -- multiarch include dir, which gcc searches by itself).
     ["medusa.core"] = {
-      sources = { "src/core.c", "src/json.c", "src/query.c", "src/http.c" },
+      sources = { "src/core.c", "src/json.c", "src/query.c", "src/http.c", "src/contract.c" },
       libraries = { "curl" },
     },
     ["medusa"] = "lua/medusa/init.lua",

@@ -12,6 +12,7 @@
 #include <curl/curl.h>
 
 #include "core.h"
+#include "contract.h"
 
 #define MEDUSA_CORE_VERSION "0.1.0"
 
@@ -130,5 +131,6 @@ __attribute__((visibility("default"))) int luaopen_medusa_core(lua_State *L) {
   medusa_open_json(L);
   medusa_open_query(L);
   medusa_open_http(L);
+  medusa_open_contract(L);
   return 1;
 }

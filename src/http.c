@@ -8,12 +8,9 @@
 #include <curl/curl.h>
 
 #include "core.h"
+#include "contract.h"
 
 #define HTTP_CLIENT_MT "medusa.http"
-/* Response heads larger than this are hostile; libcurl bounds single lines (100 KiB), we
- * bound the sum. It stays below libcurl's own 300 KiB total (7.88+): a line under the line
- * limit cannot carry a head past that total before this check reports too_large. */
-#define MAX_HEAD_BYTES (192 * 1024)
 /* A buffer that grew past this for one large response is given back afterwards. */
 #define KEEP_BUFFER_BYTES (256 * 1024)
 /* Values of too_large: which limit the response passed. */
@@ -132,7 +129,7 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud) {
       return 0;
     }
   }
-  if (c->head.len + n > MAX_HEAD_BYTES) {
+  if (c->head.len + n > MEDUSA_MAX_RESPONSE_HEAD_BYTES) {
     c->too_large = TOO_LARGE_HEAD;
     return 0;
   }
@@ -256,14 +253,6 @@ static long opt_long(lua_State *L, int t, const char *key, long dflt) {
   return v;
 }
 
-/* True when a header line could split the request (the pipeline already refuses these;
- * this is the backstop that keeps the transport safe on its own). */
-static int unsafe_bytes(const char *s, size_t n) {
-  size_t i;
-  for (i = 0; i < n; i++)
-    if (s[i] == '\r' || s[i] == '\n' || s[i] == '\0') return 1;
-  return 0;
-}
 
 /* Builds "Name: value" (or "Name;" for an empty value: libcurl's way to send it empty). */
 static struct curl_slist *append_header(lua_State *L, struct curl_slist *list, const char *name,
@@ -321,14 +310,14 @@ static const char *curl_code_name(CURLcode rc) {
 }
 
 static const char *failure_type(http_client *c, CURLcode rc) {
-  if (c->too_large) return "too_large";
+  if (c->too_large) return MEDUSA_TYPE_TOO_LARGE;
   switch (rc) {
-    case CURLE_OPERATION_TIMEDOUT: return "timeout";
+    case CURLE_OPERATION_TIMEDOUT: return MEDUSA_TYPE_TIMEOUT;
     /* Failures on this machine before a byte was sent: sending again cannot help. */
     case CURLE_URL_MALFORMAT:
     case CURLE_BAD_FUNCTION_ARGUMENT:
     case CURLE_OUT_OF_MEMORY:
-      return "local";
+      return MEDUSA_TYPE_LOCAL;
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CACERT_BADFILE:
@@ -340,8 +329,8 @@ static const char *failure_type(http_client *c, CURLcode rc) {
     case CURLE_SSL_CRL_BADFILE:
     case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
     case CURLE_SSL_INVALIDCERTSTATUS:
-      return "tls";
-    default: return "network";
+      return MEDUSA_TYPE_TLS;
+    default: return MEDUSA_TYPE_NETWORK;
   }
 }
 
@@ -546,7 +535,7 @@ static CURLcode set_request_options(CURL *h, http_client *c, const char *method,
 static int push_local_failure(lua_State *L, CURLcode rc, const char *what) {
   lua_pushnil(L);
   lua_createtable(L, 0, 3);
-  lua_pushliteral(L, "local");
+  lua_pushstring(L, MEDUSA_TYPE_LOCAL);
   lua_setfield(L, -2, "type");
   lua_pushstring(L, curl_code_name(rc));
   lua_setfield(L, -2, "code");
@@ -581,9 +570,9 @@ static void read_request(lua_State *L, request_args *r) {
   lua_getfield(L, 2, "headers");
   luaL_checktype(L, -1, LUA_TTABLE);
   r->headers = lua_gettop(L);
-  r->timeout_ms = opt_long(L, 2, "timeout_ms", 30000);
-  r->connect_timeout_ms = opt_long(L, 2, "connect_timeout_ms", 10000);
-  r->max_body = opt_long(L, 2, "max_response_bytes", 32L * 1024 * 1024);
+  r->timeout_ms = opt_long(L, 2, "timeout_ms", MEDUSA_DEFAULT_TIMEOUT_MS);
+  r->connect_timeout_ms = opt_long(L, 2, "connect_timeout_ms", MEDUSA_DEFAULT_CONNECT_TIMEOUT_MS);
+  r->max_body = opt_long(L, 2, "max_response_bytes", MEDUSA_DEFAULT_MAX_RESPONSE_BYTES);
   lua_getfield(L, 2, "headers_reused");
   r->reused = lua_toboolean(L, -1);
   lua_pop(L, 1);
@@ -620,7 +609,7 @@ static struct curl_slist *build_slist(lua_State *L, int t, int n) {
     lua_rawgeti(L, -2, 2);
     name = lua_tolstring(L, -2, &nlen);
     value = lua_tolstring(L, -1, &vlen);
-    if (nlen == 0 || unsafe_bytes(name, nlen) || unsafe_bytes(value, vlen) || memchr(name, ':', nlen) != NULL) {
+    if (medusa_header_problem(name, nlen, value, vlen) != NULL) {
       curl_slist_free_all(list);
       luaL_error(L, "medusa.http: request.headers[%d] is not a safe header", i);
     }
@@ -677,7 +666,7 @@ static CURLcode judge_result(http_client *c, CURLcode rc) {
    * it is a partial response, as the cosocket transport reports it. */
   if (rc == CURLE_OK && !c->too_large && !c->head_done) {
     rc = CURLE_PARTIAL_FILE;
-    snprintf(c->errbuf, sizeof c->errbuf, "the response head was cut short before its end");
+    snprintf(c->errbuf, sizeof c->errbuf, "%s", MEDUSA_MSG_HEAD_CUT);
   }
   return rc;
 }
@@ -705,14 +694,14 @@ static int push_response(lua_State *L, http_client *c, int rules) {
 static void push_failure_message(lua_State *L, http_client *c, CURLcode rc, long max_body) {
   if (c->too_large == TOO_LARGE_BODY) {
     char msg[64];
-    snprintf(msg, sizeof msg, "response larger than maxResponseBytes (%ld bytes)", max_body);
+    snprintf(msg, sizeof msg, MEDUSA_MSG_BODY_TOO_LARGE, max_body);
     lua_pushstring(L, msg);
   } else if (c->too_large == TOO_LARGE_HEAD) {
-    lua_pushliteral(L, "response head larger than 192 KiB");
+    lua_pushstring(L, MEDUSA_MSG_HEAD_TOO_LARGE);
   } else if (c->too_large == TOO_LARGE_LINE) {
-    lua_pushliteral(L, "response header line longer than libcurl accepts (100 KiB)");
+    lua_pushstring(L, MEDUSA_MSG_LINE_TOO_LARGE);
   } else if (c->resend_refused) {
-    lua_pushliteral(L, "the reused connection failed before a response; libcurl's silent re-send was refused");
+    lua_pushstring(L, MEDUSA_MSG_RESEND_REFUSED);
   } else {
     lua_pushstring(L, c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
   }
@@ -726,7 +715,7 @@ static int push_failure(lua_State *L, http_client *c, CURLcode rc, const request
   lua_setfield(L, -2, "type");
   push_failure_message(L, c, rc, r->max_body);
   lua_setfield(L, -2, "message");
-  lua_pushstring(L, c->too_large ? "too_large" : curl_code_name(rc));
+  lua_pushstring(L, c->too_large ? MEDUSA_TYPE_TOO_LARGE : curl_code_name(rc));
   lua_setfield(L, -2, "code");
   if (c->status > 0) {
     lua_pushinteger(L, (lua_Integer)c->status);

@@ -44,13 +44,16 @@ local MAX_RETRIES = 10
 -- A Retry-After above 300 s is never waited for (medusa-js's rule), so neither is a cap.
 local MAX_RETRY_DELAY = 300000
 
+-- The exchange's defaults are the transports' contract (src/contract.h); the others are
+-- medusa-js's (baseUrl, maxRetries) or this client's own policy (maxRetryDelay).
+local contract = core.contract
 local DEFAULTS = {
   baseUrl = "http://localhost:9000",
   maxRetries = 0,
   maxRetryDelay = 30000,
-  timeout = 30000,
-  connectTimeout = 10000,
-  maxResponseBytes = 32 * 1024 * 1024,
+  timeout = contract.default_timeout_ms,
+  connectTimeout = contract.default_connect_timeout_ms,
+  maxResponseBytes = contract.default_max_response_bytes,
 }
 
 local function is_whole(value)
