@@ -4,7 +4,7 @@ local Server = require "support.server"
 
 local function readme()
   local f = assert(io.open("README.md", "rb"))
-  local text = f:read("a")
+  local text = f:read("*a")
   f:close()
   return text
 end

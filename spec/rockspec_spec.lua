@@ -3,7 +3,7 @@
 -- checkout (so no build product lands in the work tree).
 local function sh(cmd)
   local p = io.popen(cmd .. " 2>&1; echo \"rc=$?\"")
-  local out = p:read("a")
+  local out = p:read("*a")
   p:close()
   local rc = tonumber(out:match("rc=(%d+)%s*$"))
   return rc, out
@@ -22,7 +22,7 @@ describe("the rockspec", function()
   end)
 
   it("lists every Lua module of lua/medusa under its module name", function()
-    local rockspec = assert(io.open("medusa-lua-dev-1.rockspec")):read("a")
+    local rockspec = assert(io.open("medusa-lua-dev-1.rockspec")):read("*a")
     local _, files = sh("cd lua && find medusa -name '*.lua' ! -name meta.lua | sort")
     local count = 0
     for file in files:gmatch("(medusa[^\n]-%.lua)\n") do

@@ -57,7 +57,7 @@ describe("make store", function()
     -- A make of our own: the parent make's jobserver is not ours to share.
     local p = assert(io.popen(("env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make --no-print-directory -s store PORT=%d"
       .. " </dev/null >%s 2>&1 & echo $!"):format(port, Server.shell_quote(out_file))))
-    make_pid = tonumber(p:read("a"):match("%d+"))
+    make_pid = tonumber(p:read("*a"):match("%d+"))
     p:close()
     assert(make_pid, "make did not start")
     for _ = 1, 200 do
