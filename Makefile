@@ -28,7 +28,9 @@ LUA_DEV_5.3 := liblua5.3-dev
 LUA_DEV_5.4 := liblua5.4-dev
 deps_build  = gcc make pkg-config lua$(1) $(LUA_DEV_$(1)) libcurl4-openssl-dev
 DEPS_BUILD := $(call deps_build,5.4)
-DEPS_TEST  := $(DEPS_BUILD) lua-cjson lua-busted python3 curl perl luarocks tmux
+# Every PUC Lua with its headers: rockspec_spec installs the rock for each of them.
+DEPS_TEST  := $(DEPS_BUILD) $(foreach v,5.1 5.2 5.3,lua$(v) $(LUA_DEV_$(v))) \
+              lua-cjson lua-busted python3 curl perl luarocks tmux
 
 SPECS      ?= spec/*_spec.lua
 LUA_ENV    := LUA_PATH='lua/?.lua;lua/?/init.lua;spec/?.lua;;' LUA_CPATH='build/5.4/?.so;;'

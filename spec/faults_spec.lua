@@ -35,8 +35,6 @@ local function times(step, n)
   return steps
 end
 
-local read_file = Server.read_file
-
 -- Runs `source` as a Lua script in a subprocess (with this process's LUA_PATH/LUA_CPATH);
 -- `prefix` wraps the command (e.g. unshare). Returns the key=value lines it printed.
 local function run_script(source, args, prefix)

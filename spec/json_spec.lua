@@ -38,7 +38,7 @@ else
     local sign = (x < 0 or 1 / x < 0) and "-" or "+"
     x = math.abs(x)
     if x == math.huge then return sign .. "inf" end
-    local m, e = math.frexp(x)
+    local m, e = rawget(math, "frexp")(x) -- in every Lua without string.pack
     return ("%s%.0f*2^%d"):format(sign, m * 2 ^ 53, e)
   end
   double_from_words = function(lo, hi)

@@ -4,6 +4,7 @@
 -- stopping make by PID stops the store too.
 local Medusa = require "medusa"
 local Server = require "support.server"
+local helpers = require "helpers"
 
 local read_file, sleep, run = Server.read_file, Server.sleep, Server.run
 
@@ -127,7 +128,7 @@ describe("make store", function()
           shown[#shown + 1] = table.concat(parts, "\t")
         end,
       }, { __index = _G })
-      local chunk = assert(load(source, "=README example " .. i, "t", env))
+      local chunk = assert(helpers.load(source, "=README example " .. i, env))
       chunk()
       local promised = promises(block)
       assert.is_true(#promised > 0, "example " .. i .. " promises no output")
