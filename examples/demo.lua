@@ -16,7 +16,7 @@ local function run(title, script, env)
   print(("\n== %s  (%s)"):format(title, script))
   local p = io.popen(("env %s %s %s 2>&1; echo \"exit=$?\""):format(
     table.concat(vars, " "), interpreter, Server.shell_quote(here .. script)))
-  local out = p:read("a")
+  local out = p:read("*a")
   p:close()
   local status = tonumber(out:match("exit=(%d+)%s*$"))
   out = out:gsub("exit=%d+%s*$", "")

@@ -25,12 +25,12 @@ build/luajit/medusa/core.so: $(SRC) $(HDR) | deps-luajit
 
 # The whole suite of issues 2 and 3 again, under LuaJIT (the nginx part of nginx_spec.lua
 # stays pending here: it runs once, in test-nginx).
-test-luajit: deps-test all
+test-luajit: deps-test all build/5.4/medusa/core.so
 	@tools/ensure-deps $(DEPS_LUAJIT) lua-cjson lua-busted
 	$(LUAJIT_ENV) prove --exec '$(LUAJIT) /usr/bin/busted -o TAP' $(SPECS)
 
 # Starts Debian's nginx on 127.0.0.1 from spec/nginx/ and drives it; the spec stops it by PID.
-test-nginx: deps-test all
+test-nginx: deps-test all build/5.4/medusa/core.so
 	@tools/ensure-deps $(DEPS_NGINX)
 	MEDUSA_TEST_NGINX=1 $(LUA_ENV) prove --exec '$(LUA54) /usr/bin/busted -o TAP' spec/nginx_spec.lua
 

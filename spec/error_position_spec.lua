@@ -4,11 +4,11 @@
 -- is its own by the folder its modules were loaded from, not by a name pattern.
 local Server = require "support.server"
 
-local interpreter = (type(rawget(_G, "jit")) == "table") and "luajit" or "lua5.4"
+local interpreter = Server.interpreter
 
 local function run(cmd)
   local p = assert(io.popen(cmd .. " 2>&1"))
-  local out = p:read("a")
+  local out = p:read("*a")
   p:close()
   return out
 end
@@ -51,8 +51,8 @@ describe("a programmer error's position", function()
     local out = run(("printf '%%s\\n' 'M = require \"medusa\"' 'm = M.new { nope = 1 }' 'M.new { maxRetries = -1 }' | %s -i 2>&1")
       :format(interpreter))
     assert.matches("stdin:1: medusa: bad argument 'config' %(unknown key 'nope'%)", out)
-    -- lua5.4 -i runs an expression as `return <expr>`: the caller's frame is gone, so no
-    -- line is given (LuaJIT's REPL keeps it); never one inside the library.
+    -- lua5.3/5.4 -i run an expression as `return <expr>`: the caller's frame is gone, so no
+    -- line is given (the REPLs of 5.1, 5.2 and LuaJIT keep it); never one inside the library.
     local before = out:match("\n[> ]*([^\n]-)medusa: bad argument 'config%.maxRetries'")
     assert.is_truthy(before == "" or before == "stdin:1: ", out)
     assert.not_matches("[%w/]+%.lua:%d+: medusa: bad argument", out)

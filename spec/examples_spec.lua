@@ -3,9 +3,9 @@
 describe("examples/demo.lua", function()
   it("runs every example against the stand-in store", function()
     -- Under the interpreter running the specs (the demo runs each example with it too),
-    -- so that `make test-luajit` shows the examples work on LuaJIT as well.
-    local p = io.popen((rawget(_G, "jit") and "luajit" or "lua5.4") .. " examples/demo.lua 2>&1; echo \"exit=$?\"")
-    local out = p:read("a")
+    -- so that `make test-luajit`, `make test-lua51` ... show the examples work there as well.
+    local p = io.popen(require("support.server").interpreter .. " examples/demo.lua 2>&1; echo \"exit=$?\"")
+    local out = p:read("*a")
     p:close()
     assert.matches("exit=0%s*$", out, out)
     assert.matches("0 example%(s%) failed", out)

@@ -35,16 +35,6 @@ local function times(step, n)
   return steps
 end
 
-local read_file = Server.read_file
-
--- The interpreter running this spec (lua5.4 or luajit), for subprocess scenarios.
-local function interpreter()
-  local pid = (read_file("/proc/self/stat") or ""):match("^(%d+)")
-  local out = pid and Server.run("readlink /proc/" .. pid .. "/exe") or ""
-  out = out:gsub("%s+$", "")
-  return out ~= "" and out or "lua5.4"
-end
-
 -- Runs `source` as a Lua script in a subprocess (with this process's LUA_PATH/LUA_CPATH);
 -- `prefix` wraps the command (e.g. unshare). Returns the key=value lines it printed.
 local function run_script(source, args, prefix)
@@ -54,7 +44,7 @@ local function run_script(source, args, prefix)
   f:close()
   local quoted = {}
   for i, a in ipairs(args or {}) do quoted[i] = Server.shell_quote(a) end
-  local cmd = Server.shell_quote(interpreter()) .. " " .. Server.shell_quote(file) .. " " .. table.concat(quoted, " ")
+  local cmd = Server.shell_quote(Server.interpreter) .. " " .. Server.shell_quote(file) .. " " .. table.concat(quoted, " ")
   if prefix then cmd = prefix(cmd) end
   local out, rc = Server.run(cmd .. " 2>&1")
   os.remove(file)

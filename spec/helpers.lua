@@ -80,4 +80,14 @@ function helpers.gaps(log)
   return gaps
 end
 
+-- load(source, name, "t", env) on every Lua: PUC 5.1's load takes only a function and no
+-- environment, so there it is loadstring and setfenv.
+function helpers.load(source, name, env)
+  local setfenv = rawget(_G, "setfenv")
+  if not setfenv then return load(source, name, "t", env) end
+  local chunk, err = rawget(_G, "loadstring")(source, name)
+  if chunk and env then setfenv(chunk, env) end
+  return chunk, err
+end
+
 return helpers

@@ -117,7 +117,7 @@ describe("hostile input", function()
       local cycle = {}
       cycle.self = cycle
       for _, bad in ipairs {
-        { f = print }, { n = 0 / 0 }, { n = math.huge }, { u = io.stdout }, { c = coroutine.create(print) },
+        { f = print }, { n = 0 / 0 }, { n = math.huge }, { u = io.stdout }, { c = coroutine.create(function() end) },
         cycle, { a = { 1, nil, 3 } }, { a = { 1, 2, x = 3 } }, { [true] = "k" }, { [{}] = "k" }, { 1, 2 },
       } do
         raises(function() m.paymentCollections.retrieve("paycol_1", bad) end, "bad argument 'query'")
@@ -221,7 +221,7 @@ describe("hostile input", function()
       local at = deep
       for _ = 1, 2000 do at.d = {}; at = at.d end
       for _, bad in ipairs {
-        cycle, deep, { provider_id = print }, { provider_id = io.stdout }, { provider_id = coroutine.create(print) },
+        cycle, deep, { provider_id = print }, { provider_id = io.stdout }, { provider_id = coroutine.create(function() end) },
         { amount = 0 / 0 }, { amount = math.huge }, { amount = -math.huge },
         { sessions = { 1, 2, x = 3 } }, { sessions = { [1] = "a", [3] = "c" } }, { [true] = 1 }, { [{}] = 1 },
         { [1.5] = 1 }, { provider_id = "\255" }, { ["\192\175"] = 1 },

@@ -1,10 +1,11 @@
 -- spec/readme_spec.lua: every Lua block of the README's API reference runs, as written,
 -- against the stand-in store, so the reference cannot drift from the library.
 local Server = require "support.server"
+local helpers = require "helpers"
 
 local function readme()
   local f = assert(io.open("README.md", "rb"))
-  local text = f:read("a")
+  local text = f:read("*a")
   f:close()
   return text
 end
@@ -80,7 +81,7 @@ describe("the README's API reference", function()
       local prelude = 'local Medusa = require "medusa"; '
         .. 'local medusa = Medusa.new { baseUrl = os.getenv("MEDUSA_BASE_URL") }; '
         .. ("local id = %q; "):format(store:new_collection(5000).id)
-      local chunk = assert(load(prelude .. block, "=README example " .. i, "t", env))
+      local chunk = assert(helpers.load(prelude .. block, "=README example " .. i, env))
       chunk()
       -- A `--> text` comment promises what print shows.
       local promised = block:match("print%b()%s*%-%->%s*([^\n]+)")

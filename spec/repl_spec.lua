@@ -2,7 +2,7 @@
 -- records a fresh session under tmux and compares it (timestamps aside) with the file.
 local function read(path)
   local f = assert(io.open(path, "rb"))
-  local text = f:read("a")
+  local text = f:read("*a")
   f:close()
   return text
 end
@@ -17,7 +17,7 @@ describe("examples/repl.md", function()
   it("matches a fresh REPL session against the stand-in store", function()
     local out = os.tmpname()
     local p = io.popen(("lua5.4 tools/repl_transcript.lua %s 2>&1; echo \"exit=$?\""):format(out))
-    local log = p:read("a")
+    local log = p:read("*a")
     p:close()
     assert.matches("exit=0%s*$", log, log)
     local fresh, committed = normalise(read(out)), normalise(read("examples/repl.md"))

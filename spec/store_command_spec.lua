@@ -4,6 +4,7 @@
 -- stopping make by PID stops the store too.
 local Medusa = require "medusa"
 local Server = require "support.server"
+local helpers = require "helpers"
 
 local read_file, sleep, run = Server.read_file, Server.sleep, Server.run
 
@@ -57,7 +58,7 @@ describe("make store", function()
     -- A make of our own: the parent make's jobserver is not ours to share.
     local p = assert(io.popen(("env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make --no-print-directory -s store PORT=%d"
       .. " </dev/null >%s 2>&1 & echo $!"):format(port, Server.shell_quote(out_file))))
-    make_pid = tonumber(p:read("a"):match("%d+"))
+    make_pid = tonumber(p:read("*a"):match("%d+"))
     p:close()
     assert(make_pid, "make did not start")
     for _ = 1, 200 do
@@ -127,7 +128,7 @@ describe("make store", function()
           shown[#shown + 1] = table.concat(parts, "\t")
         end,
       }, { __index = _G })
-      local chunk = assert(load(source, "=README example " .. i, "t", env))
+      local chunk = assert(helpers.load(source, "=README example " .. i, env))
       chunk()
       local promised = promises(block)
       assert.is_true(#promised > 0, "example " .. i .. " promises no output")

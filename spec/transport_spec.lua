@@ -186,7 +186,7 @@ describe("the libcurl transport", function()
     f:close()
     local function run(env)
       local p = io.popen(("env %s lua5.4 %s 2>&1"):format(env, script))
-      local out = p:read("a")
+      local out = p:read("*a")
       p:close()
       return out
     end

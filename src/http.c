@@ -759,7 +759,7 @@ void medusa_open_http(lua_State *L) {
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, l_http_close);
     lua_setfield(L, -2, "__gc");
-#if LUA_VERSION_NUM >= 504
+#if COMPAT_HAS_CLOSE
     lua_pushcfunction(L, l_http_close);
     lua_setfield(L, -2, "__close");
 #endif

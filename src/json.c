@@ -27,13 +27,6 @@
 /* String escaping reserves 6 output bytes per input byte, one chunk at a time. */
 #define ESCAPE_CHUNK 16384
 
-/* lua_rawgeti takes a lua_Integer index from 5.3 on, an int in LuaJIT. */
-#if LUA_VERSION_NUM >= 503
-#define json_rawgeti(L, t, i) lua_rawgeti((L), (t), (i))
-#else
-#define json_rawgeti(L, t, i) lua_rawgeti((L), (t), (int)(i))
-#endif
-
 /* ---- character classes ---- */
 
 /* Decoder: 0 = a byte that can sit in a string as is; 1 = '"', '\\', a control byte
@@ -582,7 +575,7 @@ static void enc_string(encoder *e, const char *str, size_t len, int levels, int 
 static void enc_number(encoder *e, int idx) {
   lua_State *L = e->L;
   double d;
-#if LUA_VERSION_NUM >= 503
+#if COMPAT_HAS_INTEGERS
   if (lua_isinteger(L, idx)) {
     lua_Integer v = lua_tointeger(L, idx);
     json_state *st = e->st;
@@ -608,10 +601,10 @@ static void enc_number(encoder *e, int idx) {
   e->st->len += medusa_format_double(d, e->st->buf + e->st->len);
 }
 
-/* True when the key at idx is an integer; sets *k. Lua 5.4 stores integral float keys as
- * integers, so a float key there is never integral; LuaJIT has only doubles. */
+/* True when the key at idx is an integer; sets *k. Lua 5.3 and 5.4 store integral float keys
+ * as integers, so a float key there is never integral; 5.1, 5.2 and LuaJIT have only doubles. */
 static int key_integer(lua_State *L, int idx, lua_Integer *k) {
-#if LUA_VERSION_NUM >= 503
+#if COMPAT_HAS_INTEGERS
   if (!lua_isinteger(L, idx)) return 0;
   *k = lua_tointeger(L, idx);
   return 1;
@@ -691,7 +684,7 @@ check_keys:
     if (i > 1) put_char(e, ',');
     pe->key = NULL;
     pe->index = i;
-    json_rawgeti(L, idx, i);
+    compat_rawgeti(L, idx, i);
     enc_value(e, lua_gettop(L), NULL, 0);
     lua_pop(L, 1);
   }
@@ -1147,7 +1140,7 @@ static void dec_number(decoder *d) {
   }
   d->p = p;
   if (!is_float && !dropped) {
-#if LUA_VERSION_NUM >= 503
+#if COMPAT_HAS_INTEGERS
     /* Lua's own rule: no fraction and no exponent is an integer, if it fits. "-0" is 0. */
     if (!neg && m <= (unsigned long long)LUA_MAXINTEGER) {
       lua_pushinteger(d->L, (lua_Integer)m);

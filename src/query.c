@@ -256,10 +256,10 @@ static void q_sort(q_entry *e, size_t n) {
 }
 
 /* Whether the number at idx is an integer, as JS and qs would print it without a point.
- * Doubles are checked by value since LuaJIT has no integer subtype. */
+ * Doubles are checked by value: 5.1, 5.2 and LuaJIT have no integer subtype. */
 static int q_as_integer(lua_State *L, int idx, long long *out) {
   lua_Number d;
-#if LUA_VERSION_NUM >= 503
+#if COMPAT_HAS_INTEGERS
   if (lua_isinteger(L, idx)) {
     *out = (long long)lua_tointeger(L, idx);
     return 1;

@@ -27,7 +27,7 @@ local LINES = {
 
 local function sh(cmd)
   local p = io.popen(cmd .. " 2>&1")
-  local out = p:read("a")
+  local out = p:read("*a")
   p:close()
   return out
 end

@@ -39,8 +39,11 @@ end
 -- below it. A user's own file in a folder that happens to be named medusa/ does not.
 local LIBRARY = debug.getinfo(1, "S").source:match("^(@.*[/\\])[^/\\]*$")
 
+-- Lua 5.1 leaves a "(tail call)" level (what == "tail") where a frame was replaced by a
+-- tail call; later Luas and LuaJIT show no level there, so it is skipped like a C one.
 local function inside_library(info)
-  return info.what == "C" or (LIBRARY ~= nil and info.source:sub(1, #LIBRARY) == LIBRARY)
+  return info.what == "C" or info.what == "tail"
+    or (LIBRARY ~= nil and info.source:sub(1, #LIBRARY) == LIBRARY)
 end
 
 -- Raises `message` at the first stack level outside medusa's own modules, so the error

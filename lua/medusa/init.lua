@@ -78,7 +78,8 @@ local function check_count(key, value, minimum, maximum)
   if maximum and value > maximum then
     Error.argument("config." .. key, ("at most %d, got %s"):format(maximum, shown(value)))
   end
-  return math.tointeger and math.tointeger(value) or value
+  local tointeger = rawget(math, "tointeger") -- 5.3+: an integer, not 3.0
+  return tointeger and tointeger(value) or value
 end
 
 local function check_string(key, value)

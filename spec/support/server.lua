@@ -1,6 +1,6 @@
 -- spec/support/server.lua: spec-side handle on spec/support/server.py (the test HTTP server).
 -- Starts/stops the Python server and drives its control plane through the curl CLI and
--- lua-cjson, never through the library under test.  Plain Lua 5.1/5.4/LuaJIT.
+-- lua-cjson, never through the library under test.  Plain Lua 5.1 to 5.4 and LuaJIT.
 --
 --   local Server = require "support.server"
 --   local srv = Server.start{ mode = "script" }   -- or "store"; tls_cert=, tls_key=,
@@ -23,6 +23,8 @@
 --   Server.header(rec, name), Server.header_count(rec, name)  -- case-insensitive
 --   Server.b64encode(s), Server.b64decode(s)
 --   Server.read_file(path) -> contents | nil, Server.write_file(path, data), Server.sleep(secs)
+--   Server.interpreter     -> the command of the Lua running the specs: "lua5.1" ... "lua5.4"
+--                              or "luajit", for the child processes that test that Lua
 -- The step language is documented at the top of server.py.
 
 local cjson = require "cjson"
@@ -397,5 +399,8 @@ Server.run = run
 Server.read_file = read_file
 Server.write_file = write_file
 Server.sleep = sleep
+-- The interpreter under test by its Debian command name (its LUA_PATH/LUA_CPATH reach the
+-- children, so a child of this name loads the same build).
+Server.interpreter = rawget(_G, "jit") and "luajit" or ("lua" .. _VERSION:match("%d+%.%d+"))
 
 return Server
