@@ -41,9 +41,13 @@ local function response(bytes, opts)
   local src = source(bytes, opts.size or 65536, opts.ending)
   local reader = Reader.new(src, opts.deadline or (started + 5000))
   local head, why, partial = http1.read_head(reader, opts.rules)
-  if not head then return { err = http1.head_error(why, started, reader, partial, limit), reader = reader, src = src } end
+  if not head then
+    return { err = http1.read_failure(why, started, reader, partial, limit, "reading the response head"), reader = reader, src = src }
+  end
   local body, reusable = http1.read_body(reader, head, limit, opts.rules)
-  if body == nil then return { err = http1.body_error(reusable, started, reader, head, limit), reader = reader, src = src } end
+  if body == nil then
+    return { err = http1.read_failure(reusable, started, reader, head, limit, "reading the response body"), reader = reader, src = src }
+  end
   return { head = head, body = body, reusable = reusable, pending = reader:pending(), reader = reader, src = src }
 end
 

@@ -4,7 +4,7 @@
 -- response is read over a medusa.transport.reader: the head (interim 1xx skipped,
 -- obsolete line folding, libcurl's limits) and the body (Content-Length, chunked with
 -- trailers, close-delimited, maxResponseBytes while reading). Read failures come back
--- as a short why, which head_error/body_error turn into libcurl's err (see
+-- as a short why, which read_failure turns into libcurl's err (see
 -- medusa.transport.failure); medusa.transport.ngx owns the socket and the pool.
 local Headers = require "medusa.headers"
 local failure = require "medusa.transport.failure"
@@ -125,28 +125,22 @@ local function read_error(why, started, reader, head, limit, what)
   return fault("network", "CURLE_RECV_ERROR", "Recv failure: " .. tostring(why), head)
 end
 
--- The err for read_head's why (its partial head, if any); `started` is the attempt's
--- start (core.monotonic_ms), `limit` its maxResponseBytes.
-function http1.head_error(why, started, reader, partial, limit)
-  if why == "head_too_large" then
-    return fault("too_large", "too_large", "response head larger than 192 KiB, or a header line over 100 KiB", partial)
-  end
-  if why == "not_http" then
-    -- libcurl's words: it would read such bytes as a (refused) HTTP/0.9 response.
-    return fault("network", "CURLE_UNSUPPORTED_PROTOCOL", "Received HTTP/0.9 when not allowed")
-  end
-  return read_error(why, started, reader, partial, limit, "reading the response head")
-end
+-- The framing's own failures, in libcurl's words.
+local FRAMING_FAILURES = {
+  head_too_large = { "too_large", "too_large", "response head larger than 192 KiB, or a header line over 100 KiB" },
+  -- libcurl would read such bytes as a (refused) HTTP/0.9 response.
+  not_http = { "network", "CURLE_UNSUPPORTED_PROTOCOL", "Received HTTP/0.9 when not allowed" },
+  bad_chunk = { "network", "CURLE_RECV_ERROR", "Illegal or missing hexadecimal sequence in chunked-encoding" },
+  bad_length = { "network", "CURLE_WEIRD_SERVER_REPLY", "Invalid Content-Length in the response" },
+}
 
--- The err for read_body's why, as head_error.
-function http1.body_error(why, started, reader, head, limit)
-  if why == "bad_chunk" then
-    return fault("network", "CURLE_RECV_ERROR", "Illegal or missing hexadecimal sequence in chunked-encoding", head)
-  end
-  if why == "bad_length" then
-    return fault("network", "CURLE_WEIRD_SERVER_REPLY", "Invalid Content-Length in the response", head)
-  end
-  return read_error(why, started, reader, head, limit, "reading the response body")
+-- The err for the why of read_head or read_body: `head` is the (partial) head once a
+-- status line has arrived, `started` the attempt's start (core.monotonic_ms), `limit` its
+-- maxResponseBytes, `what` "reading the response head" or "... body" (for a timeout).
+function http1.read_failure(why, started, reader, head, limit, what)
+  local known = FRAMING_FAILURES[why]
+  if known then return fault(known[1], known[2], known[3], head) end
+  return read_error(why, started, reader, head, limit, what)
 end
 
 -- The fields that frame a response; read_head keeps every value of each, in order.

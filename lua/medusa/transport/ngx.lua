@@ -26,7 +26,7 @@ local floor, min = math.floor, math.min
 -- Module functions in locals: one plain call per use across the module boundary.
 local parse_url, request_bytes = http1.parse_url, http1.request_bytes
 local read_head, read_body, has_token = http1.read_head, http1.read_body, http1.has_token
-local head_error, body_error = http1.head_error, http1.body_error
+local read_failure = http1.read_failure
 local new_reader = Reader.new
 local fault, timed_out = failure.fault, failure.timed_out
 
@@ -202,13 +202,13 @@ function NgxTransport:exchange(sock, reused, bytes, close_after, deadline, limit
   if not head then
     sock:close()
     if reader.received == 0 and reused > 0 and why ~= "timeout" then return nil, reused_failed(why) end
-    return nil, head_error(why, started, reader, partial, limit)
+    return nil, read_failure(why, started, reader, partial, limit, "reading the response head")
   end
 
   local body, reusable = read_body(reader, head, limit, rules)
   if body == nil then
     sock:close()
-    return nil, body_error(reusable, started, reader, head, limit)
+    return nil, read_failure(reusable, started, reader, head, limit, "reading the response body")
   end
 
   -- Back to the pool only at a clean message boundary, when both sides keep it open.
