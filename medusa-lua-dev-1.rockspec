@@ -66,5 +66,8 @@ build = {
     ["medusa.transport"] = "lua/medusa/transport/init.lua",
     ["medusa.transport.curl"] = "lua/medusa/transport/curl.lua",
     ["medusa.transport.ngx"] = "lua/medusa/transport/ngx.lua",
+    ["medusa.transport.http1"] = "lua/medusa/transport/http1.lua",
+    ["medusa.transport.reader"] = "lua/medusa/transport/reader.lua",
+    ["medusa.transport.failure"] = "lua/medusa/transport/failure.lua",
   },
 }

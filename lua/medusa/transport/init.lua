@@ -12,6 +12,8 @@
 -- call: cosockets ("ngx") where nginx allows them, libcurl (which blocks the worker)
 -- elsewhere, with one line in the error log the first time. Deciding per call lets a
 -- client made once in init_by_lua serve content handlers without blocking.
+-- The cosocket transport is medusa.transport.ngx (connections, pool, TLS, the exchange)
+-- over medusa.transport.http1 (HTTP/1.1 framing) and medusa.transport.reader.
 local Error = require "medusa.error"
 
 local transport = {}
