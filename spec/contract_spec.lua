@@ -50,6 +50,16 @@ describe("the transports' contract", function()
     http:close()
   end)
 
+  it("bounds the cosocket transport's framing and names its failures", function()
+    local http1 = require "medusa.transport.http1"
+    assert.are.equal(contract.max_response_head_bytes, http1.MAX_HEAD_BYTES)
+    assert.are.equal(contract.max_response_line_bytes, http1.MAX_LINE_BYTES)
+    local failure = require "medusa.transport.failure"
+    local err = failure.too_large(1000)
+    assert.are.equal(contract.types.too_large, err.type)
+    assert.are.equal("response larger than maxResponseBytes (1000 bytes)", err.message)
+  end)
+
   it("matches the README's config table", function()
     local readme = assert(Server.read_file("README.md"))
     assert.truthy(readme:find("| `timeout` | `" .. contract.default_timeout_ms .. "` |", 1, true))

@@ -7,6 +7,9 @@ local core = require "medusa.core"
 
 local monotonic_ms = core.monotonic_ms
 local floor = math.floor
+-- The types and fixed words both transports use (src/contract.h).
+local TYPES, MESSAGES = core.contract.types, core.contract.messages
+local BODY_TOO_LARGE = MESSAGES.body_too_large:gsub("%%ld", "%%d")
 
 local failure = {}
 
@@ -21,13 +24,13 @@ local function fault(kind, code, message, head)
 end
 
 local function timed_out(what, started, received, head)
-  return fault("timeout", "CURLE_OPERATION_TIMEDOUT",
+  return fault(TYPES.timeout, "CURLE_OPERATION_TIMEDOUT",
     ("Operation timed out after %d milliseconds with %d bytes received (%s)")
       :format(floor(monotonic_ms() - started), received, what), head)
 end
 
 local function too_large(limit, head)
-  return fault("too_large", "too_large", ("response larger than maxResponseBytes (%d bytes)"):format(limit), head)
+  return fault(TYPES.too_large, TYPES.too_large, BODY_TOO_LARGE:format(limit), head)
 end
 
 failure.fault, failure.timed_out, failure.too_large = fault, timed_out, too_large

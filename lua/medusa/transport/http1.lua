@@ -6,6 +6,7 @@
 -- trailers, close-delimited, maxResponseBytes while reading). Read failures come back
 -- as a short why, which read_failure turns into libcurl's err (see
 -- medusa.transport.failure); medusa.transport.ngx owns the socket and the pool.
+local core = require "medusa.core"
 local Headers = require "medusa.headers"
 local failure = require "medusa.transport.failure"
 
@@ -16,10 +17,10 @@ local fault, timed_out, too_large = failure.fault, failure.timed_out, failure.to
 
 local http1 = {}
 
--- The libcurl transport's bounds on a response head: libcurl's own 100 KiB per line, and
--- src/http.c's total.
-local MAX_HEAD_BYTES = 192 * 1024
-local MAX_LINE_BYTES = 100 * 1024
+-- The bounds on a response head both transports keep (src/contract.h): libcurl's own
+-- 100 KiB per line, and a 192 KiB total.
+local MAX_HEAD_BYTES = core.contract.max_response_head_bytes
+local MAX_LINE_BYTES = core.contract.max_response_line_bytes
 http1.MAX_HEAD_BYTES, http1.MAX_LINE_BYTES = MAX_HEAD_BYTES, MAX_LINE_BYTES
 
 ---------------------------------------------------------------------------------------
@@ -48,9 +49,8 @@ function http1.parse_url(url)
   return scheme, host, port, target, host_header
 end
 
-local function unsafe(s)
-  return s:find("[\r\n%z]") ~= nil
-end
+-- The contract's header rule (src/contract.c), as the libcurl transport applies it.
+local header_problem = core.header_problem
 
 -- The header lines of one request list, checked: the block after the request line and
 -- Host (each line with its CRLF), the caller's own Host line if any, whether the list sets
@@ -59,8 +59,7 @@ local function header_block(headers)
   local lines, host_line, has_length, close = {}, nil, false, false
   for i = 1, #headers do
     local name, value = headers[i][1], headers[i][2]
-    if type(name) ~= "string" or type(value) ~= "string" or name == "" or unsafe(name) or unsafe(value)
-      or name:find(":", 1, true) then
+    if type(name) ~= "string" or type(value) ~= "string" or header_problem(name, value) then
       error(("medusa.ngx: request.headers[%d] is not a safe header"):format(i), 4)
     end
     local line = value == "" and (name .. ":") or (name .. ": " .. value)

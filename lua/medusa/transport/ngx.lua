@@ -22,6 +22,10 @@ if type(ngx) ~= "table" or type(ngx.socket) ~= "table" then
 end
 local tcp = ngx.socket.tcp
 local monotonic_ms = core.monotonic_ms
+-- A request without its own limits gets the contract's defaults (src/contract.h).
+local DEFAULT_TIMEOUT_MS = core.contract.default_timeout_ms
+local DEFAULT_CONNECT_TIMEOUT_MS = core.contract.default_connect_timeout_ms
+local DEFAULT_MAX_RESPONSE_BYTES = core.contract.default_max_response_bytes
 local floor, min = math.floor, math.min
 -- Module functions in locals: one plain call per use across the module boundary.
 local parse_url, request_bytes = http1.parse_url, http1.request_bytes
@@ -235,9 +239,9 @@ end
 -- err: {type = network|timeout|tls|too_large, message, code, status?, headers?}
 function NgxTransport:send(request)
   local started = monotonic_ms()
-  local deadline = started + (request.timeout_ms or 30000)
-  local connect_deadline = min(deadline, started + (request.connect_timeout_ms or 10000))
-  local limit = request.max_response_bytes or 32 * 1024 * 1024
+  local deadline = started + (request.timeout_ms or DEFAULT_TIMEOUT_MS)
+  local connect_deadline = min(deadline, started + (request.connect_timeout_ms or DEFAULT_CONNECT_TIMEOUT_MS))
+  local limit = request.max_response_bytes or DEFAULT_MAX_RESPONSE_BYTES
   local url = request.url
   -- The origin (scheme://authority) is parsed once per client and origin; the target is
   -- what follows it. The pipeline's URLs always have a path ("/..."), at index > 8.
