@@ -16,6 +16,7 @@
 --   medusa: GET /store/products?limit=... -> 200 in 3 ms (attempt 1 of 1)
 --   medusa: GET /store/regions -> network error: Failed to connect ... in 0 ms (attempt 2 of 2)
 local Error = require "medusa.error"
+local Headers = require "medusa.headers"
 
 local Events = {}
 
@@ -24,9 +25,8 @@ local KNOWN = {}
 for _, name in ipairs(Events.NAMES) do KNOWN[name] = true end
 
 -- Header values hooks never see: what would log someone in.
-Events.REDACTED = "[redacted]"
-local SECRET = { authorization = true, cookie = true, ["set-cookie"] = true, ["x-medusa-access-token"] = true }
-local REDACTED = Events.REDACTED
+local SECRET, REDACTED = Headers.SECRET, Headers.REDACTED
+Events.REDACTED = REDACTED
 
 ---------------------------------------------------------------------------------------
 -- Registration

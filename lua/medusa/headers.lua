@@ -6,6 +6,12 @@
 -- fuzzer compare the C map with.
 local Headers = {}
 
+-- Header names (lower-cased) whose values would log someone in: hooks are given them as
+-- REDACTED (medusa.events) and the REPL prints them so (medusa.pretty); the wire and the
+-- data keep them.
+Headers.SECRET = { authorization = true, cookie = true, ["set-cookie"] = true, ["x-medusa-access-token"] = true }
+Headers.REDACTED = "[redacted]"
+
 -- lower-cased name -> "first" (Node keeps the first field and discards repeats) or "list"
 -- (every field kept, in order); any other name joins its repeats with ", ".
 -- Keeping the first Retry-After, e.g., times a retry as medusa-js does instead of

@@ -6,7 +6,8 @@ local encode = core.json_encode
 local array_mt = core.array_mt
 
 -- Values people should not see on a screen or in a log; the data itself keeps them.
-local SECRET = { authorization = true, cookie = true, ["set-cookie"] = true, ["x-medusa-access-token"] = true }
+local Headers = require "medusa.headers"
+local SECRET, REDACTED = Headers.SECRET, Headers.REDACTED
 
 local function is_array(t)
   if getmetatable(t) == array_mt then return true end
@@ -52,7 +53,7 @@ local function write(value, indent, out, seen)
       for i, k in ipairs(keys) do
         local v = value[k]
         if v == nil then v = value[tonumber(k)] end
-        if SECRET[k:lower()] and v ~= nil then v = "[redacted]" end
+        if SECRET[k:lower()] and v ~= nil then v = REDACTED end
         out[#out + 1] = inner .. encode(k) .. ": "
         write(v, inner, out, seen)
         out[#out + 1] = i < #keys and ",\n" or "\n"
