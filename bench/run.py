@@ -670,11 +670,19 @@ def callgrind(cmd, env, out):
 
 
 def annotate(out, inclusive):
-    """(total Ir, {"function [object]": Ir}) from callgrind_annotate, self or inclusive costs."""
+    """(total Ir, {"function [object]": Ir}) from callgrind_annotate, self or inclusive costs.
+
+    Every function line counts. callgrind_annotate prints `file:function [object]`, but leaves the
+    `[object]` off some lines (a function whose code it also lists under another source file, e.g.
+    glibc's `arena.c:free` beside `malloc.c:free [libc.so.6]`, or an inlined `dec_value'2`); such a
+    line takes the object of the same function's other lines, `[?]` when that is not one object.
+    Function names may hold spaces (`(below main)`) and `::`; costs carry thousands separators.
+    Self costs of one function's lines add up; inclusive ones overlap (each line's callees include
+    the others' when callgrind splits a function by source file), so a function takes its largest."""
     p = subprocess.run(["callgrind_annotate", "--auto=no", f"--inclusive={'yes' if inclusive else 'no'}",
                         "--threshold=100", out], capture_output=True, text=True, timeout=300,
                        cwd="/")  # under the source tree it shortens names and drops the [object] of some
-    costs, total = {}, 0
+    total, with_obj, without_obj = 0, [], []
     for line in p.stdout.splitlines():
         m = re.match(r"^\s*([\d,]+)\s+\([^)]*\)\s+(.+?)\s*$", line)
         if not m:
@@ -683,10 +691,21 @@ def annotate(out, inclusive):
         if label == "PROGRAM TOTALS":
             total = ir
             continue
-        fn = re.match(r"^(?:.*?):(\S+)\s+\[([^\]]+)\]$", label)
-        if fn:
-            key = f"{fn.group(1)} [{os.path.basename(fn.group(2))}]"
-            costs[key] = costs.get(key, 0) + ir
+        fn = re.match(r"^[^:]*:(.+?)(?:\s+\[([^\]]+)\])?$", label)
+        if not fn:
+            raise BenchError(f"callgrind_annotate {out}: unparsed line {line!r}")
+        (with_obj if fn.group(2) else without_obj).append((fn.group(1), fn.group(2), ir))
+    objects = {}
+    for name, obj, _ir in with_obj:
+        objects.setdefault(name, set()).add(os.path.basename(obj))
+    costs = {}
+    for name, obj, ir in with_obj + without_obj:
+        if obj:
+            key = f"{name} [{os.path.basename(obj)}]"
+        else:
+            known = objects.get(name, ())
+            key = f"{name} [{next(iter(known)) if len(known) == 1 else '?'}]"
+        costs[key] = max(costs.get(key, 0), ir) if inclusive else costs.get(key, 0) + ir
     return total, costs
 
 
@@ -701,7 +720,11 @@ def profile_one(make, env, n, name, want_inclusive):
     full = callgrind(make(n), env, os.path.join(work, f"{name}-{n}.out"))
     empty = callgrind(make(0), env, os.path.join(work, f"{name}-0.out"))
     (t_full, self_full), (t_empty, self_empty) = annotate(full, False), annotate(empty, False)
-    result = {"ir": (t_full - t_empty) / n, "self": per_request(self_full, self_empty, n)}
+    # The self-check: every instruction is some function's self cost, so the parsed self costs
+    # must add up to callgrind's PROGRAM TOTALS; a gap means annotate() skipped lines.
+    checks = [(os.path.basename(out), total, sum(costs.values()))
+              for out, total, costs in ((full, t_full, self_full), (empty, t_empty, self_empty))]
+    result = {"ir": (t_full - t_empty) / n, "self": per_request(self_full, self_empty, n), "checks": checks}
     if want_inclusive:
         result["incl"] = per_request(annotate(full, True)[1], annotate(empty, True)[1], n)
     log(f"profile {name}: {result['ir']:,.0f} Ir per request")
@@ -795,6 +818,22 @@ def profile(cfg, opts, base, log):
     add("|---|---|---|")
     for label, ir in sorted(ours.items(), key=lambda kv: -kv[1])[:15]:
         add(f"| `{label}` | {ir:,.0f} | {100 * ir / total:.1f}% |")
+    add("")
+    add("## Self-check: parsed self costs vs callgrind's total")
+    add("")
+    add("| callgrind run | total Ir | sum of parsed self costs | difference |")
+    add("|---|---|---|---|")
+    bad = []
+    for key in report:
+        for run, t, parsed in report[key]["checks"]:
+            gap = 100 * (parsed - t) / t if t else 100.0
+            add(f"| `{run}` | {t:,} | {parsed:,} | {gap:+.3f}% |")
+            if abs(gap) > 0.5:
+                bad.append(f"`{run}` ({gap:+.2f}%)")
+    add("")
+    add(f"**WARNING: the parsed self costs miss the total by more than 0.5 % in {', '.join(bad)}: "
+        "bench/run.py's annotate() is skipping callgrind_annotate lines.**" if bad
+        else "Every run's parsed self costs add up to its total within 0.5 %.")
     add("")
     add("## The Lua side: VM instructions by function (debug.sethook count sampler, lua5.4)")
     add("")
