@@ -241,7 +241,11 @@ def request_contenders(cfg, opts, base):
 
     def loop_result(cmd, env=None, cwd=ROOT):
         r = run_json(cmd, env, cwd)
-        return {"rps": r["n"] / r["wall_s"], "cpu_us": r["cpu_s"] * 1e6 / r["n"]}
+        out = {"rps": r["n"] / r["wall_s"], "cpu_us": r["cpu_s"] * 1e6 / r["n"]}
+        for part in ("user", "sys"):  # raw_curl, node: exact; the Lua loops: cpu_split.lua
+            if f"{part}_s" in r:
+                out[f"{part}_us"] = r[f"{part}_s"] * 1e6 / r["n"]
+        return out
 
     def node(kind, op, warmup):
         return loop_result(["node", node_loop, kind, base, op, n, warmup], None, NODE_DIR)
@@ -253,6 +257,8 @@ def request_contenders(cfg, opts, base):
     return [
         ("rawc", "C, one libcurl easy handle reused, body discarded (bench/raw_curl.c)",
          lambda op: loop_result([RAW_CURL, url(op), n, w] + ([POST_BODY] if op == "post" else []))),
+        ("rawc_curlu", "C, the same, the URL a CURLU handle with only its path set per request (raw_curl --curlu)",
+         lambda op: loop_result([RAW_CURL, "--curlu", url(op), n, w] + ([POST_BODY] if op == "post" else []))),
         ("lua54", "medusa-lua, lua5.4", lambda op: loop_result(["lua5.4", loop, base, op, n, w], env54)),
         ("luajit", "medusa-lua, luajit", lambda op: loop_result(["luajit", loop, base, op, n, w], envjit)),
         ("floor_perform", "floor, lua5.4: the C transport's perform alone, same request bytes (bench/lua/floor_loop.lua)",
@@ -276,8 +282,10 @@ def measure_requests(cfg, opts, base, ops, data, log):
                 entry = runs.setdefault(key, [None] * cfg["reps"])
                 try:
                     entry[rep] = measure(op)
-                    log(f"{op} rep {rep + 1}/{cfg['reps']} {key:9s} {entry[rep]['rps']:9.0f} req/s"
-                        + (f"  {entry[rep]['cpu_us']:6.1f} µs CPU/req" if "cpu_us" in entry[rep] else ""))
+                    log(f"{op} rep {rep + 1}/{cfg['reps']} {key:10s} {entry[rep]['rps']:9.0f} req/s"
+                        + (f"  {entry[rep]['cpu_us']:6.1f} µs CPU/req" if "cpu_us" in entry[rep] else "")
+                        + (f" ({entry[rep]['user_us']:.1f} user + {entry[rep]['sys_us']:.1f} sys)"
+                           if "user_us" in entry[rep] else ""))
                 except (BenchError, subprocess.TimeoutExpired, ValueError, KeyError) as e:
                     data.setdefault("errors", []).append(f"{op} {key}: {e}")
                     log(f"{op} rep {rep + 1} {key}: ERROR {e}")
@@ -471,6 +479,7 @@ def info_rows(results):
         for a, b, what in (("rawc", "js", "the raw C loop vs medusa-js, same warm-up (the most any libcurl "
                                           "client can show against the 3.5× and 1/5 targets)"),
                            ("lua54", "js_warm", "vs medusa-js after the long warm-up"),
+                           ("rawc_curlu", "rawc", "raw C, CURLU path per request vs CURLOPT_URL"),
                            ("floor_perform", "rawc", "floor: perform alone (no pipeline, no decode) vs the raw C loop"),
                            ("floor_decode", "rawc", "floor: perform + decode into Lua tables vs the raw C loop"),
                            ("luajit", "rawc", "luajit vs the raw C loop"),
@@ -523,6 +532,18 @@ def render(results, cfg, opts, command):
             for op in ("get", "post"):
                 cells.append(fmt_spread(spread(req_metric(req, op, key, "rps"))))
                 cells.append("—" if key == "wrk" else fmt_spread(spread(req_metric(req, op, key, "cpu_us")), 1))
+            add(f"| {label} | " + " | ".join(cells) + " |")
+        add("")
+        add("CPU µs per request split into user and system time (raw C: getrusage; node: process.cpuUsage; "
+            "the Lua loops: os.clock split by /proc/self/stat's utime:stime ticks, 10 ms resolution):")
+        add("")
+        add("| client | GET user | GET sys | POST user | POST sys |")
+        add("|---|---|---|---|---|")
+        for key, label, *_ in request_contenders(cfg, opts, ""):
+            if key == "wrk" or not any(req.get(op, {}).get(key) for op in ("get", "post")):
+                continue
+            cells = [fmt_spread(spread(req_metric(req, op, key, part)), 1)
+                     for op in ("get", "post") for part in ("user_us", "sys_us")]
             add(f"| {label} | " + " | ".join(cells) + " |")
         add("")
         info = info_rows(results)
@@ -628,6 +649,8 @@ def write_chart(results, cfg, opts, rows, out_svg):
                     short = "wrk (ceiling)"
                 elif key == "rawc":
                     short = "raw C libcurl"
+                elif key == "rawc_curlu":
+                    short = "raw C CURLU"
                 f.write(f'"{short}" ' + " ".join(f"{v:.3f}" for v in vals) + "\n")
     codec = results.get("codec", {})
     with open(os.path.join(datadir, "codec.dat"), "w") as f:
@@ -754,6 +777,7 @@ def profile(cfg, opts, base, log):
     loop = os.path.join(BENCH, "lua", "client_loop.lua")
     report = {
         "rawc": profile_one(lambda c: [RAW_CURL, url, str(c), "1"], env54, n, "rawc", False),
+        "rawc_curlu": profile_one(lambda c: [RAW_CURL, "--curlu", url, str(c), "1"], env54, n, "rawc_curlu", False),
         "lua54": profile_one(lambda c: ["lua5.4", loop, base, "get", str(c), "1"], env54, n, "lua54", False),
         "sym": profile_one(lambda c: [LUA_SYM, loop, base, "get", str(c), "1"], env54, n, "lua_sym", True),
     }
@@ -771,11 +795,13 @@ def profile(cfg, opts, base, log):
     rc = report["rawc"]["ir"]
     add("| client | Ir per request | vs raw C |")
     add("|---|---|---|")
-    add(f"| raw C libcurl loop (`bench/raw_curl.c`) | {rc:,.0f} | 1.00× |")
+    add(f"| raw C libcurl loop (`bench/raw_curl.c`, CURLOPT_URL) | {rc:,.0f} | 1.00× |")
+    cu = report["rawc_curlu"]["ir"]
+    add(f"| raw C loop (CURLU, path set per request: `raw_curl --curlu`) | {cu:,.0f} | {cu / rc:.2f}× |")
     add(f"| medusa-lua `retrieve`, Debian lua5.4 | {report['lua54']['ir']:,.0f} | {report['lua54']['ir'] / rc:.2f}× |")
     add(f"| medusa-lua `retrieve`, bench/build/lua_sym | {report['sym']['ir']:,.0f} | {report['sym']['ir'] / rc:.2f}× |")
     add("")
-    for key, title in (("sym", "medusa-lua `retrieve`"), ("rawc", "raw C loop")):
+    for key, title in (("sym", "medusa-lua `retrieve`"), ("rawc", "raw C loop"), ("rawc_curlu", "raw C loop (CURLU)")):
         total = report[key]["ir"]
         by_obj = {}
         for label, ir in report[key]["self"].items():
