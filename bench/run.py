@@ -241,7 +241,11 @@ def request_contenders(cfg, opts, base):
 
     def loop_result(cmd, env=None, cwd=ROOT):
         r = run_json(cmd, env, cwd)
-        return {"rps": r["n"] / r["wall_s"], "cpu_us": r["cpu_s"] * 1e6 / r["n"]}
+        out = {"rps": r["n"] / r["wall_s"], "cpu_us": r["cpu_s"] * 1e6 / r["n"]}
+        for part in ("user", "sys"):  # raw_curl, node: exact; the Lua loops: cpu_split.lua
+            if f"{part}_s" in r:
+                out[f"{part}_us"] = r[f"{part}_s"] * 1e6 / r["n"]
+        return out
 
     def node(kind, op, warmup):
         return loop_result(["node", node_loop, kind, base, op, n, warmup], None, NODE_DIR)
@@ -253,6 +257,8 @@ def request_contenders(cfg, opts, base):
     return [
         ("rawc", "C, one libcurl easy handle reused, body discarded (bench/raw_curl.c)",
          lambda op: loop_result([RAW_CURL, url(op), n, w] + ([POST_BODY] if op == "post" else []))),
+        ("rawc_curlu", "C, the same, the URL a CURLU handle with only its path set per request (raw_curl --curlu)",
+         lambda op: loop_result([RAW_CURL, "--curlu", url(op), n, w] + ([POST_BODY] if op == "post" else []))),
         ("lua54", "medusa-lua, lua5.4", lambda op: loop_result(["lua5.4", loop, base, op, n, w], env54)),
         ("luajit", "medusa-lua, luajit", lambda op: loop_result(["luajit", loop, base, op, n, w], envjit)),
         ("floor_perform", "floor, lua5.4: the C transport's perform alone, same request bytes (bench/lua/floor_loop.lua)",
@@ -276,8 +282,10 @@ def measure_requests(cfg, opts, base, ops, data, log):
                 entry = runs.setdefault(key, [None] * cfg["reps"])
                 try:
                     entry[rep] = measure(op)
-                    log(f"{op} rep {rep + 1}/{cfg['reps']} {key:9s} {entry[rep]['rps']:9.0f} req/s"
-                        + (f"  {entry[rep]['cpu_us']:6.1f} µs CPU/req" if "cpu_us" in entry[rep] else ""))
+                    log(f"{op} rep {rep + 1}/{cfg['reps']} {key:10s} {entry[rep]['rps']:9.0f} req/s"
+                        + (f"  {entry[rep]['cpu_us']:6.1f} µs CPU/req" if "cpu_us" in entry[rep] else "")
+                        + (f" ({entry[rep]['user_us']:.1f} user + {entry[rep]['sys_us']:.1f} sys)"
+                           if "user_us" in entry[rep] else ""))
                 except (BenchError, subprocess.TimeoutExpired, ValueError, KeyError) as e:
                     data.setdefault("errors", []).append(f"{op} {key}: {e}")
                     log(f"{op} rep {rep + 1} {key}: ERROR {e}")
@@ -471,6 +479,7 @@ def info_rows(results):
         for a, b, what in (("rawc", "js", "the raw C loop vs medusa-js, same warm-up (the most any libcurl "
                                           "client can show against the 3.5× and 1/5 targets)"),
                            ("lua54", "js_warm", "vs medusa-js after the long warm-up"),
+                           ("rawc_curlu", "rawc", "raw C, CURLU path per request vs CURLOPT_URL"),
                            ("floor_perform", "rawc", "floor: perform alone (no pipeline, no decode) vs the raw C loop"),
                            ("floor_decode", "rawc", "floor: perform + decode into Lua tables vs the raw C loop"),
                            ("luajit", "rawc", "luajit vs the raw C loop"),
@@ -523,6 +532,18 @@ def render(results, cfg, opts, command):
             for op in ("get", "post"):
                 cells.append(fmt_spread(spread(req_metric(req, op, key, "rps"))))
                 cells.append("—" if key == "wrk" else fmt_spread(spread(req_metric(req, op, key, "cpu_us")), 1))
+            add(f"| {label} | " + " | ".join(cells) + " |")
+        add("")
+        add("CPU µs per request split into user and system time (raw C: getrusage; node: process.cpuUsage; "
+            "the Lua loops: os.clock split by /proc/self/stat's utime:stime ticks, 10 ms resolution):")
+        add("")
+        add("| client | GET user | GET sys | POST user | POST sys |")
+        add("|---|---|---|---|---|")
+        for key, label, *_ in request_contenders(cfg, opts, ""):
+            if key == "wrk" or not any(req.get(op, {}).get(key) for op in ("get", "post")):
+                continue
+            cells = [fmt_spread(spread(req_metric(req, op, key, part)), 1)
+                     for op in ("get", "post") for part in ("user_us", "sys_us")]
             add(f"| {label} | " + " | ".join(cells) + " |")
         add("")
         info = info_rows(results)
@@ -628,6 +649,8 @@ def write_chart(results, cfg, opts, rows, out_svg):
                     short = "wrk (ceiling)"
                 elif key == "rawc":
                     short = "raw C libcurl"
+                elif key == "rawc_curlu":
+                    short = "raw C CURLU"
                 f.write(f'"{short}" ' + " ".join(f"{v:.3f}" for v in vals) + "\n")
     codec = results.get("codec", {})
     with open(os.path.join(datadir, "codec.dat"), "w") as f:
@@ -670,11 +693,19 @@ def callgrind(cmd, env, out):
 
 
 def annotate(out, inclusive):
-    """(total Ir, {"function [object]": Ir}) from callgrind_annotate, self or inclusive costs."""
+    """(total Ir, {"function [object]": Ir}) from callgrind_annotate, self or inclusive costs.
+
+    Every function line counts. callgrind_annotate prints `file:function [object]`, but leaves the
+    `[object]` off some lines (a function whose code it also lists under another source file, e.g.
+    glibc's `arena.c:free` beside `malloc.c:free [libc.so.6]`, or an inlined `dec_value'2`); such a
+    line takes the object of the same function's other lines, `[?]` when that is not one object.
+    Function names may hold spaces (`(below main)`) and `::`; costs carry thousands separators.
+    Self costs of one function's lines add up; inclusive ones overlap (each line's callees include
+    the others' when callgrind splits a function by source file), so a function takes its largest."""
     p = subprocess.run(["callgrind_annotate", "--auto=no", f"--inclusive={'yes' if inclusive else 'no'}",
                         "--threshold=100", out], capture_output=True, text=True, timeout=300,
                        cwd="/")  # under the source tree it shortens names and drops the [object] of some
-    costs, total = {}, 0
+    total, with_obj, without_obj = 0, [], []
     for line in p.stdout.splitlines():
         m = re.match(r"^\s*([\d,]+)\s+\([^)]*\)\s+(.+?)\s*$", line)
         if not m:
@@ -683,10 +714,21 @@ def annotate(out, inclusive):
         if label == "PROGRAM TOTALS":
             total = ir
             continue
-        fn = re.match(r"^(?:.*?):(\S+)\s+\[([^\]]+)\]$", label)
-        if fn:
-            key = f"{fn.group(1)} [{os.path.basename(fn.group(2))}]"
-            costs[key] = costs.get(key, 0) + ir
+        fn = re.match(r"^[^:]*:(.+?)(?:\s+\[([^\]]+)\])?$", label)
+        if not fn:
+            raise BenchError(f"callgrind_annotate {out}: unparsed line {line!r}")
+        (with_obj if fn.group(2) else without_obj).append((fn.group(1), fn.group(2), ir))
+    objects = {}
+    for name, obj, _ir in with_obj:
+        objects.setdefault(name, set()).add(os.path.basename(obj))
+    costs = {}
+    for name, obj, ir in with_obj + without_obj:
+        if obj:
+            key = f"{name} [{os.path.basename(obj)}]"
+        else:
+            known = objects.get(name, ())
+            key = f"{name} [{next(iter(known)) if len(known) == 1 else '?'}]"
+        costs[key] = max(costs.get(key, 0), ir) if inclusive else costs.get(key, 0) + ir
     return total, costs
 
 
@@ -701,7 +743,11 @@ def profile_one(make, env, n, name, want_inclusive):
     full = callgrind(make(n), env, os.path.join(work, f"{name}-{n}.out"))
     empty = callgrind(make(0), env, os.path.join(work, f"{name}-0.out"))
     (t_full, self_full), (t_empty, self_empty) = annotate(full, False), annotate(empty, False)
-    result = {"ir": (t_full - t_empty) / n, "self": per_request(self_full, self_empty, n)}
+    # The self-check: every instruction is some function's self cost, so the parsed self costs
+    # must add up to callgrind's PROGRAM TOTALS; a gap means annotate() skipped lines.
+    checks = [(os.path.basename(out), total, sum(costs.values()))
+              for out, total, costs in ((full, t_full, self_full), (empty, t_empty, self_empty))]
+    result = {"ir": (t_full - t_empty) / n, "self": per_request(self_full, self_empty, n), "checks": checks}
     if want_inclusive:
         result["incl"] = per_request(annotate(full, True)[1], annotate(empty, True)[1], n)
     log(f"profile {name}: {result['ir']:,.0f} Ir per request")
@@ -731,6 +777,7 @@ def profile(cfg, opts, base, log):
     loop = os.path.join(BENCH, "lua", "client_loop.lua")
     report = {
         "rawc": profile_one(lambda c: [RAW_CURL, url, str(c), "1"], env54, n, "rawc", False),
+        "rawc_curlu": profile_one(lambda c: [RAW_CURL, "--curlu", url, str(c), "1"], env54, n, "rawc_curlu", False),
         "lua54": profile_one(lambda c: ["lua5.4", loop, base, "get", str(c), "1"], env54, n, "lua54", False),
         "sym": profile_one(lambda c: [LUA_SYM, loop, base, "get", str(c), "1"], env54, n, "lua_sym", True),
     }
@@ -748,11 +795,13 @@ def profile(cfg, opts, base, log):
     rc = report["rawc"]["ir"]
     add("| client | Ir per request | vs raw C |")
     add("|---|---|---|")
-    add(f"| raw C libcurl loop (`bench/raw_curl.c`) | {rc:,.0f} | 1.00× |")
+    add(f"| raw C libcurl loop (`bench/raw_curl.c`, CURLOPT_URL) | {rc:,.0f} | 1.00× |")
+    cu = report["rawc_curlu"]["ir"]
+    add(f"| raw C loop (CURLU, path set per request: `raw_curl --curlu`) | {cu:,.0f} | {cu / rc:.2f}× |")
     add(f"| medusa-lua `retrieve`, Debian lua5.4 | {report['lua54']['ir']:,.0f} | {report['lua54']['ir'] / rc:.2f}× |")
     add(f"| medusa-lua `retrieve`, bench/build/lua_sym | {report['sym']['ir']:,.0f} | {report['sym']['ir'] / rc:.2f}× |")
     add("")
-    for key, title in (("sym", "medusa-lua `retrieve`"), ("rawc", "raw C loop")):
+    for key, title in (("sym", "medusa-lua `retrieve`"), ("rawc", "raw C loop"), ("rawc_curlu", "raw C loop (CURLU)")):
         total = report[key]["ir"]
         by_obj = {}
         for label, ir in report[key]["self"].items():
@@ -795,6 +844,22 @@ def profile(cfg, opts, base, log):
     add("|---|---|---|")
     for label, ir in sorted(ours.items(), key=lambda kv: -kv[1])[:15]:
         add(f"| `{label}` | {ir:,.0f} | {100 * ir / total:.1f}% |")
+    add("")
+    add("## Self-check: parsed self costs vs callgrind's total")
+    add("")
+    add("| callgrind run | total Ir | sum of parsed self costs | difference |")
+    add("|---|---|---|---|")
+    bad = []
+    for key in report:
+        for run, t, parsed in report[key]["checks"]:
+            gap = 100 * (parsed - t) / t if t else 100.0
+            add(f"| `{run}` | {t:,} | {parsed:,} | {gap:+.3f}% |")
+            if abs(gap) > 0.5:
+                bad.append(f"`{run}` ({gap:+.2f}%)")
+    add("")
+    add(f"**WARNING: the parsed self costs miss the total by more than 0.5 % in {', '.join(bad)}: "
+        "bench/run.py's annotate() is skipping callgrind_annotate lines.**" if bad
+        else "Every run's parsed self costs add up to its total within 0.5 %.")
     add("")
     add("## The Lua side: VM instructions by function (debug.sethook count sampler, lua5.4)")
     add("")

@@ -1,7 +1,7 @@
 -- bench/lua/client_loop.lua: the medusa-lua contender (lua5.4 or luajit). One client makes
 -- WARMUP then N sequential calls of one method through the whole public pipeline; prints
--- one JSON line with the wall and CPU time (os.clock: user+sys of this process) of the
--- timed calls only.
+-- one JSON line with the wall and CPU time (os.clock: user+sys of this process; split into
+-- user and sys by bench/lua/cpu_split.lua) of the timed calls only.
 --
 --   lua5.4 bench/lua/client_loop.lua BASE_URL get|post N WARMUP
 local Medusa = require "medusa"
@@ -37,12 +37,14 @@ local function run(count)
 end
 
 run(warmup)
-local wall0, cpu0 = core.monotonic_ms(), os.clock()
+local split = dofile((arg[0]:match("^(.*/)") or "./") .. "cpu_split.lua")
+local ticks0, wall0, cpu0 = split.ticks(), core.monotonic_ms(), os.clock()
 local last = run(n)
 local cpu, wall = os.clock() - cpu0, (core.monotonic_ms() - wall0) / 1000
+local ticks1 = split.ticks()
 
 if n > 0 then
   assert(last.payment_collection.id == COLLECTION_ID and last.response.status == 200, "unexpected last result")
 end
-io.write(('{"n":%d,"wall_s":%.6f,"cpu_s":%.6f}\n'):format(n, wall, cpu))
+io.write(('{"n":%d,"wall_s":%.6f,"cpu_s":%.6f%s}\n'):format(n, wall, cpu, split.json(ticks0, ticks1, cpu)))
 medusa:close()

@@ -39,12 +39,14 @@ local function run(count)
 end
 
 run(warmup)
-local wall0, cpu0 = core.monotonic_ms(), os.clock()
+local split = dofile((arg[0]:match("^(.*/)") or "./") .. "cpu_split.lua")
+local ticks0, wall0, cpu0 = split.ticks(), core.monotonic_ms(), os.clock()
 local last = run(n)
 local cpu, wall = os.clock() - cpu0, (core.monotonic_ms() - wall0) / 1000
+local ticks1 = split.ticks()
 if n > 0 and what == "decode" then
   assert(last.payment_collection.id == COLLECTION_ID, "unexpected body")
 end
-io.write(('{"n":%d,"wall_s":%.6f,"cpu_s":%.6f}\n'):format(n, wall, cpu))
+io.write(('{"n":%d,"wall_s":%.6f,"cpu_s":%.6f%s}\n'):format(n, wall, cpu, split.json(ticks0, ticks1, cpu)))
 handle:close()
 medusa:close()

@@ -61,6 +61,6 @@ async function run(call, count) {
   const last = await run(call, n);
   const cpu = process.cpuUsage(cpu0), wall = Number(process.hrtime.bigint() - wall0) / 1e9;
   if (last.payment_collection.id !== COLLECTION_ID) throw new Error("unexpected last result");
-  console.log(JSON.stringify({ n, wall_s: wall, cpu_s: (cpu.user + cpu.system) / 1e6 }));
+  console.log(JSON.stringify({ n, wall_s: wall, cpu_s: (cpu.user + cpu.system) / 1e6, user_s: cpu.user / 1e6, sys_s: cpu.system / 1e6 }));
   process.exit(0);
 })().catch((e) => { console.error("client_loop.js:", e && e.message || e); process.exit(1); });
