@@ -20,27 +20,20 @@ local UNAUTHENTICATED_ADMIN = {
 
 local cookie_header = Session.cookie_header
 
--- RFC 9110 token characters.
 -- Raises, naming `where`, unless name/value make a header that cannot split the request:
 -- the rule of the transports' contract (core.header_problem, src/contract.c), which the
 -- libcurl transport applies again in C.
 local header_problem = core.header_problem
 local function check_header(where, name, value)
-  if type(name) ~= "string" then
+  local why = type(name) ~= "string" and "is not an HTTP token"
+    or header_problem(name, type(value) == "string" and value or "")
+  if why == "is not an HTTP token" then
     Error.argument(where, ("header name %q is not an HTTP token"):format(tostring(name)))
   end
   if type(value) ~= "string" then
-    if header_problem(name, "") then
-      Error.argument(where, ("header name %q is not an HTTP token"):format(name))
-    end
     Error.argument(where, ("header %q must be a string, got %s"):format(name, type(value)))
   end
-  local why = header_problem(name, value)
-  if why == "is not an HTTP token" then
-    Error.argument(where, ("header name %q is not an HTTP token"):format(name))
-  elseif why then
-    Error.argument(where, ("header %q %s"):format(name, why))
-  end
+  if why then Error.argument(where, ("header %q %s"):format(name, why)) end
 end
 RequestHeaders.check_header = check_header
 
