@@ -178,6 +178,26 @@ def start_upstream(paths):
     }).start()
 
 
+def start_delayed(paths):
+    """The 20 ms backend of the `concurrent` group (bench/nginx/delayed.conf)."""
+    headers = payloads.recorded("get-default")["response"]["headers"]
+    return Nginx("nginx-delayed", "delayed.conf", {
+        "ROOT": ROOT,
+        "COLLECTION_ID": COLLECTION_ID,
+        "GET_BODY_PATH": paths["get"],
+        "GET_ETAG": nginx_quote(headers["etag"]),
+        "SET_COOKIE": nginx_quote(headers["set-cookie"]),
+    }).start()
+
+
+def http_get(url, timeout=10):
+    """(status, body) of one GET, through curl (also a check of what a server sends)."""
+    p = subprocess.run(["curl", "-s", "-o", "-", "-w", "\n%{http_code}", url], capture_output=True, text=True,
+                       timeout=timeout)
+    body, _, code = p.stdout.rpartition("\n")
+    return int(code or 0), body
+
+
 def wrk_rps(url, seconds, connections=1, script=None):
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s"]
     if script:
