@@ -13,8 +13,8 @@ CC         ?= cc
 CFLAGS     ?= -O2 -g
 WARN       := -Wall -Wextra -std=c99 -pedantic -Werror
 SHARED     := -fPIC -shared -fvisibility=hidden
-SRC        := src/core.c src/json.c src/query.c src/http.c src/contract.c
-HDR        := src/core.h src/compat.h src/contract.h
+SRC        := src/core.c src/json.c src/query.c src/transfer.c src/http.c src/multi.c src/contract.c
+HDR        := src/core.h src/compat.h src/contract.h src/transfer.h
 # $(call lua_inc,5.3): the compiler flags for that Lua's headers (Debian: /usr/include/lua5.3).
 lua_inc     = $(shell pkg-config --cflags lua$(1) 2>/dev/null || echo -I/usr/include/lua$(1))
 LUA54_INC  := $(call lua_inc,5.4)

@@ -27,7 +27,7 @@ build = {
     -- libcurl's header is found on the compiler's default path (Debian puts it under the
     -- multiarch include dir, which gcc searches by itself).
     ["medusa.core"] = {
-      sources = { "src/core.c", "src/json.c", "src/query.c", "src/http.c", "src/contract.c" },
+      sources = { "src/core.c", "src/json.c", "src/query.c", "src/transfer.c", "src/http.c", "src/multi.c", "src/contract.c" },
       libraries = { "curl" },
     },
     ["medusa"] = "lua/medusa/init.lua",
@@ -45,6 +45,9 @@ build = {
     ["medusa.resource"] = "lua/medusa/resource.lua",
     ["medusa.limits"] = "lua/medusa/limits.lua",
     ["medusa.resources"] = "lua/medusa/resources/init.lua",
+    ["medusa.tasks"] = "lua/medusa/tasks/init.lua",
+    ["medusa.tasks.scheduler"] = "lua/medusa/tasks/scheduler.lua",
+    ["medusa.tasks.ngx"] = "lua/medusa/tasks/ngx.lua",
     ["medusa.resources.auth"] = "lua/medusa/resources/auth.lua",
     ["medusa.resources.carts"] = "lua/medusa/resources/carts.lua",
     ["medusa.resources.collections"] = "lua/medusa/resources/collections.lua",

@@ -131,6 +131,7 @@ __attribute__((visibility("default"))) int luaopen_medusa_core(lua_State *L) {
   medusa_open_json(L);
   medusa_open_query(L);
   medusa_open_http(L);
+  medusa_open_multi(L);
   medusa_open_contract(L);
   return 1;
 }

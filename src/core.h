@@ -21,5 +21,6 @@ size_t medusa_format_double(double d, char *out);
 void medusa_open_json(lua_State *L);
 void medusa_open_query(lua_State *L);
 void medusa_open_http(lua_State *L);
+void medusa_open_multi(lua_State *L);
 
 #endif

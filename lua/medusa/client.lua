@@ -101,6 +101,7 @@ function Client:close()
   if self.root ~= self then return end
   if not self.closed then
     self.closed = true
+    require("medusa.tasks").cancel_owned(self)
     self.transport:close()
   end
 end

@@ -7,6 +7,7 @@ local Error = require "medusa.error"
 local Client = require "medusa.client"
 local Events = require "medusa.events"
 local Resource = require "medusa.resource"
+local Tasks = require "medusa.tasks"
 
 local Medusa = {
   _VERSION = core.version,
@@ -33,6 +34,7 @@ local Resources = require "medusa.resources"
 ---@field maxResponseBytes integer|nil default 32 MiB
 ---@field caFile string|nil            CA bundle for https (verification is always on)
 ---@field transport string|nil         "curl" | "ngx"; nil picks per call (cosockets inside nginx where allowed)
+---@field maxInFlight integer|nil    requests in flight at once from this client's tasks, default 20 (at most 1000)
 ---@field poolSize integer|nil         ngx transport: keepalive connections per host:port and worker, default 30 (0: none)
 ---@field poolIdleTimeout integer|nil  ngx transport: ms an idle pooled connection is kept, default 4000
 ---@field debug boolean|fun(line: string)|nil  a line per attempt to stderr (nginx: its error log) or to
@@ -43,6 +45,8 @@ local Resources = require "medusa.resources"
 local MAX_RETRIES = 10
 -- A Retry-After above 300 s is never waited for (medusa-js's rule), so neither is a cap.
 local MAX_RETRY_DELAY = 300000
+-- Requests in flight at once from one client's tasks (medusa:all, medusa:spawn).
+local MAX_IN_FLIGHT = 1000
 
 -- The exchange's defaults are the transports' contract (src/contract.h); the others are
 -- medusa-js's (baseUrl, maxRetries) or this client's own policy (maxRetryDelay).
@@ -51,6 +55,8 @@ local DEFAULTS = {
   baseUrl = "http://localhost:9000",
   maxRetries = 0,
   maxRetryDelay = 30000,
+  -- Enough to overlap a batch's waits, few enough not to flood a shop's backend.
+  maxInFlight = 20,
   timeout = contract.default_timeout_ms,
   connectTimeout = contract.default_connect_timeout_ms,
   maxResponseBytes = contract.default_max_response_bytes,
@@ -141,6 +147,7 @@ local KNOWN = {
   baseUrl = check_base_url,
   maxRetries = function(v) return check_count("maxRetries", v, 0, MAX_RETRIES) end,
   maxRetryDelay = function(v) return check_count("maxRetryDelay", v, 0, MAX_RETRY_DELAY) end,
+  maxInFlight = function(v) return check_count("maxInFlight", v, 1, MAX_IN_FLIGHT) end,
   apiKey = function(v) check_string("apiKey", v) end,
   publishableApiKey = function(v) check_string("publishableApiKey", v) end,
   customHeaders = function(v) Client.check_headers("config.customHeaders", v) end,
@@ -208,7 +215,8 @@ Instance.__index = Instance
 Instance.__name = "medusa.Medusa"
 
 function Instance.__tostring(self)
-  return ("medusa.Medusa <%s> { client, %s, setPublishableKey(key), with(settings), on(event, fn), off(event, fn), close() }")
+  return ("medusa.Medusa <%s> { client, %s, setPublishableKey(key), with(settings), on(event, fn), off(event, fn), "
+    .. "spawn(fn, ...), all(list, opts?), loop(), close() }")
     :format(self.client.base, table.concat(Resources.names, ", "))
 end
 
@@ -217,6 +225,19 @@ function Instance.close(self)
   self.client:close()
 end
 Instance.__close = Instance.close
+
+local function method_of(self, name)
+  if getmetatable(self) ~= Instance then
+    Error.raise(("%s is a method: call it with a colon, medusa:%s(...)"):format(name, name))
+  end
+  return self.client
+end
+
+-- Concurrency (medusa.tasks): medusa:spawn(fn, ...) -> task, medusa:all(list, opts?) ->
+-- results, errs, medusa:loop() -> the scheduler's face for another event loop.
+function Instance.spawn(self, fn, ...) return Tasks.spawn(method_of(self, "spawn"), fn, ...) end
+function Instance.all(self, list, opts) return Tasks.all(method_of(self, "all"), list, opts) end
+function Instance.loop(self) return Tasks.loop(method_of(self, "loop")) end
 
 -- The instance around a client (or a view of one): every resource, and setPublishableKey.
 local function instance_of(client)

@@ -1,0 +1,695 @@
+/* transfer.c: one HTTP exchange's libcurl state, shared by the blocking client (http.c) and
+ * the multi interface (multi.c): an easy handle with the options every request shares,
+ * the request read from its Lua table, the response collected by callbacks into C memory,
+ * and the Lua values (response or failure) built from it afterwards. No policy: no
+ * retries, no header rules beyond the contract's safety rule, no JSON. No Lua API is
+ * called inside a libcurl callback. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "transfer.h"
+#include "contract.h"
+
+/* A buffer that grew past this for one large response is given back afterwards. */
+#define KEEP_BUFFER_BYTES (256 * 1024)
+/* Values of too_large: which limit the response passed. */
+#define TOO_LARGE_BODY 1
+#define TOO_LARGE_HEAD 2
+#define TOO_LARGE_LINE 3
+
+static int membuf_append(membuf *b, const char *p, size_t n) {
+  if (b->len + n + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 4096;
+    char *d;
+    while (cap < b->len + n + 1) cap *= 2;
+    d = realloc(b->data, cap);
+    if (d == NULL) return -1;
+    b->data = d;
+    b->cap = cap;
+  }
+  memcpy(b->data + b->len, p, n);
+  b->len += n;
+  return 0;
+}
+
+static void membuf_trim(membuf *b) {
+  b->len = 0;
+  if (b->cap > KEEP_BUFFER_BYTES) {
+    free(b->data);
+    b->data = NULL;
+    b->cap = 0;
+  }
+}
+
+static void membuf_free(membuf *b) {
+  free(b->data);
+  b->data = NULL;
+  b->len = b->cap = 0;
+}
+
+/* ---- libcurl callbacks: C memory only ---- */
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud) {
+  medusa_transfer *c = ud;
+  size_t n = size * nmemb;
+  if (c->body.len + n > c->max_body) {
+    c->too_large = TOO_LARGE_BODY;
+    return 0; /* aborts the transfer: nothing past the cap is buffered */
+  }
+  if (membuf_append(&c->body, ptr, n) != 0) return 0;
+  return n;
+}
+
+static int starts_with_ci(const char *s, size_t n, const char *prefix) {
+  size_t i, k = strlen(prefix);
+  if (n < k) return 0;
+  for (i = 0; i < k; i++) {
+    char a = s[i];
+    if (a >= 'A' && a <= 'Z') a = (char)(a + 32);
+    if (a != prefix[i]) return 0;
+  }
+  return 1;
+}
+
+static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud) {
+  medusa_transfer *c = ud;
+  size_t n = size * nmemb;
+  if ((n == 2 && ptr[0] == '\r' && ptr[1] == '\n') || (n == 1 && ptr[0] == '\n')) c->head_done = 1;
+  if (n >= 5 && memcmp(ptr, "HTTP/", 5) == 0) {
+    /* A new response starts (a 1xx or, never here, a redirect): keep only the last head. */
+    const char *sp = memchr(ptr, ' ', n);
+    c->head.len = 0;
+    c->status = 0;
+    c->head_done = 0;
+    if (sp != NULL && (size_t)(sp - ptr) + 4 <= n) {
+      long st = 0;
+      int i;
+      for (i = 1; i <= 3; i++) {
+        char d = sp[i];
+        if (d < '0' || d > '9') break;
+        st = st * 10 + (d - '0');
+      }
+      if (i == 4) c->status = st;
+    }
+  } else if (starts_with_ci(ptr, n, "content-length:")) {
+    /* Refuse a declared oversize body before reading any of it. */
+    const char *p = ptr + 15, *end = ptr + n;
+    unsigned long long v = 0;
+    int digits = 0;
+    while (p < end && (*p == ' ' || *p == '\t')) p++;
+    while (p < end && *p >= '0' && *p <= '9') {
+      if (v > (unsigned long long)c->max_body) break;
+      v = v * 10 + (unsigned long long)(*p - '0');
+      p++;
+      digits = 1;
+    }
+    if (digits && v > (unsigned long long)c->max_body) {
+      c->too_large = TOO_LARGE_BODY;
+      return 0;
+    }
+  }
+  if (c->head.len + n > MEDUSA_MAX_RESPONSE_HEAD_BYTES) {
+    c->too_large = TOO_LARGE_HEAD;
+    return 0;
+  }
+  if (membuf_append(&c->head, ptr, n) != 0) return 0;
+  return n;
+}
+
+#if LIBCURL_VERSION_NUM >= 0x075000
+/* libcurl silently sends a request again on a fresh connection when a reused one closed
+ * before any response byte. The request may have been acted on already (a POST that
+ * reached the server), and every send must be an attempt the pipeline counts, so that
+ * second send is refused here; the pipeline's retry policy decides instead. */
+static int on_prereq(void *ud, char *primary_ip, char *local_ip, int primary_port, int local_port) {
+  medusa_transfer *c = ud;
+  (void)primary_ip; (void)local_ip; (void)primary_port; (void)local_port;
+  if (++c->sends > 1) {
+    c->resend_refused = 1;
+    return CURL_PREREQFUNC_ABORT;
+  }
+  return CURL_PREREQFUNC_OK;
+}
+#endif
+
+/* Whether any variable libcurl takes a proxy setting from is set. */
+static int proxy_env_set(void) {
+  static const char *const names[] = {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",
+                                      "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY", NULL};
+  int i;
+  for (i = 0; names[i] != NULL; i++) {
+    const char *v = getenv(names[i]);
+    if (v != NULL && v[0] != '\0') return 1;
+  }
+  return 0;
+}
+
+/* The options every request of a client shares, set once. 0 when libcurl refuses one (a
+ * build without a feature the client relies on). */
+static int set_fixed_options(medusa_transfer *c) {
+  CURL *h = c->curl;
+  int ok = curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) == CURLE_OK
+        && curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK
+        && curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") == CURLE_OK
+        && curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK
+        && curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L) == CURLE_OK
+        && curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1) == CURLE_OK
+        && curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK
+        && curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK
+        && curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body) == CURLE_OK
+        && curl_easy_setopt(h, CURLOPT_WRITEDATA, c) == CURLE_OK
+        && curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header) == CURLE_OK
+        && curl_easy_setopt(h, CURLOPT_HEADERDATA, c) == CURLE_OK
+        && curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf) == CURLE_OK;
+#if LIBCURL_VERSION_NUM >= 0x075000
+  ok = ok && curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, on_prereq) == CURLE_OK
+          && curl_easy_setopt(h, CURLOPT_PREREQDATA, c) == CURLE_OK;
+#endif
+  /* libcurl reads the proxy variables on every request (six getenv scans of the whole
+   * environment). They are read once here instead: with none set, proxies are switched
+   * off explicitly, which skips those scans; with any set, libcurl keeps reading them. */
+  if (ok && !proxy_env_set()) {
+    ok = curl_easy_setopt(h, CURLOPT_PROXY, "") == CURLE_OK && curl_easy_setopt(h, CURLOPT_NOPROXY, "") == CURLE_OK;
+  }
+  return ok;
+}
+static long opt_long(lua_State *L, int t, const char *key, long dflt) {
+  long v = dflt;
+  lua_getfield(L, t, key);
+  if (!lua_isnil(L, -1)) {
+    if (lua_type(L, -1) != LUA_TNUMBER) luaL_error(L, "medusa.http: request.%s must be a number", key);
+    v = (long)lua_tonumber(L, -1);
+  }
+  lua_pop(L, 1);
+  return v;
+}
+
+
+/* Builds "Name: value" (or "Name;" for an empty value: libcurl's way to send it empty). */
+static struct curl_slist *append_header(lua_State *L, struct curl_slist *list, const char *name,
+                                        size_t nlen, const char *value, size_t vlen) {
+  char stackbuf[512];
+  char *line = stackbuf;
+  size_t need = nlen + vlen + 3;
+  struct curl_slist *next;
+  if (need > sizeof stackbuf) {
+    line = malloc(need);
+    if (line == NULL) return NULL;
+  }
+  memcpy(line, name, nlen);
+  if (vlen == 0) {
+    line[nlen] = ';';
+    line[nlen + 1] = '\0';
+  } else {
+    line[nlen] = ':';
+    line[nlen + 1] = ' ';
+    memcpy(line + nlen + 2, value, vlen);
+    line[nlen + 2 + vlen] = '\0';
+  }
+  next = curl_slist_append(list, line);
+  if (line != stackbuf) free(line);
+  (void)L;
+  return next;
+}
+
+static const char *curl_code_name(CURLcode rc) {
+  switch (rc) {
+    case CURLE_COULDNT_RESOLVE_PROXY: return "CURLE_COULDNT_RESOLVE_PROXY";
+    case CURLE_COULDNT_RESOLVE_HOST: return "CURLE_COULDNT_RESOLVE_HOST";
+    case CURLE_COULDNT_CONNECT: return "CURLE_COULDNT_CONNECT";
+    case CURLE_WEIRD_SERVER_REPLY: return "CURLE_WEIRD_SERVER_REPLY";
+    case CURLE_PARTIAL_FILE: return "CURLE_PARTIAL_FILE";
+    case CURLE_WRITE_ERROR: return "CURLE_WRITE_ERROR";
+    case CURLE_OPERATION_TIMEDOUT: return "CURLE_OPERATION_TIMEDOUT";
+    case CURLE_SSL_CONNECT_ERROR: return "CURLE_SSL_CONNECT_ERROR";
+    case CURLE_GOT_NOTHING: return "CURLE_GOT_NOTHING";
+    case CURLE_SEND_ERROR: return "CURLE_SEND_ERROR";
+    case CURLE_RECV_ERROR: return "CURLE_RECV_ERROR";
+    case CURLE_BAD_CONTENT_ENCODING: return "CURLE_BAD_CONTENT_ENCODING";
+    case CURLE_PEER_FAILED_VERIFICATION: return "CURLE_PEER_FAILED_VERIFICATION";
+    case CURLE_SSL_CACERT_BADFILE: return "CURLE_SSL_CACERT_BADFILE";
+    case CURLE_SSL_CERTPROBLEM: return "CURLE_SSL_CERTPROBLEM";
+    case CURLE_UNSUPPORTED_PROTOCOL: return "CURLE_UNSUPPORTED_PROTOCOL";
+    case CURLE_URL_MALFORMAT: return "CURLE_URL_MALFORMAT";
+    case CURLE_OUT_OF_MEMORY: return "CURLE_OUT_OF_MEMORY";
+    case CURLE_BAD_FUNCTION_ARGUMENT: return "CURLE_BAD_FUNCTION_ARGUMENT";
+    case CURLE_TOO_MANY_REDIRECTS: return "CURLE_TOO_MANY_REDIRECTS";
+    case CURLE_HTTP2: return "CURLE_HTTP2";
+    case CURLE_ABORTED_BY_CALLBACK: return "CURLE_ABORTED_BY_CALLBACK";
+    default: return "CURLE_OTHER";
+  }
+}
+
+static const char *failure_type(medusa_transfer *c, CURLcode rc) {
+  if (c->too_large) return MEDUSA_TYPE_TOO_LARGE;
+  switch (rc) {
+    case CURLE_OPERATION_TIMEDOUT: return MEDUSA_TYPE_TIMEOUT;
+    /* Failures on this machine before a byte was sent: sending again cannot help. */
+    case CURLE_URL_MALFORMAT:
+    case CURLE_BAD_FUNCTION_ARGUMENT:
+    case CURLE_OUT_OF_MEMORY:
+      return MEDUSA_TYPE_LOCAL;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+      return MEDUSA_TYPE_TLS;
+    default: return MEDUSA_TYPE_NETWORK;
+  }
+}
+
+/* Reading a kept response head line by line, shared by both header builders below. */
+typedef struct {
+  const char *p, *end;
+} head_scan;
+
+enum { LINE_END, LINE_SKIP, LINE_FIELD, LINE_FOLD };
+
+/* Starts a scan after the status line; returns the number of lines (for sizing). */
+static int head_scan_start(head_scan *s, const membuf *head) {
+  const char *q;
+  int lines = 0;
+  s->p = s->end = head->data;
+  if (head->data == NULL) return 0; /* before any arithmetic: NULL + 0 is undefined */
+  s->end = head->data + head->len;
+  for (q = s->p; (q = memchr(q, '\n', (size_t)(s->end - q))) != NULL; q++) lines++;
+  while (s->p < s->end && *s->p != '\n') s->p++;
+  if (s->p < s->end) s->p++;
+  return lines;
+}
+
+/* The next line: LINE_FIELD with name and value (trimmed), LINE_FOLD with the text of an
+ * obsolete folded line (one starting with a space or tab when `fold`, i.e. a field came
+ * before it), LINE_SKIP for the blank line or a line with no name, LINE_END at the end. */
+static int head_scan_next(head_scan *s, int fold, const char **name, size_t *nlen, const char **value,
+                          size_t *vlen) {
+  const char *line = s->p, *eol, *colon, *v, *ve;
+  if (s->p >= s->end) return LINE_END;
+  eol = memchr(line, '\n', (size_t)(s->end - line));
+  if (eol == NULL) eol = s->end;
+  s->p = eol < s->end ? eol + 1 : s->end;
+  ve = eol;
+  if (ve > line && ve[-1] == '\r') ve--;
+  if (ve == line) return LINE_SKIP;
+  if (fold && (*line == ' ' || *line == '\t')) {
+    while (line < ve && (*line == ' ' || *line == '\t')) line++;
+    *value = line;
+    *vlen = (size_t)(ve - line);
+    return LINE_FOLD;
+  }
+  colon = memchr(line, ':', (size_t)(ve - line));
+  if (colon == NULL || colon == line) return LINE_SKIP;
+  v = colon + 1;
+  while (v < ve && (*v == ' ' || *v == '\t')) v++;
+  while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t')) ve--;
+  *name = line;
+  *nlen = (size_t)(colon - line);
+  *value = v;
+  *vlen = (size_t)(ve - v);
+  return LINE_FIELD;
+}
+
+/* Replaces the string on top of the stack with it .. sep .. value (a folded line's text
+ * or a repeated field's value). */
+static void append_to_top(lua_State *L, const char *sep, const char *value, size_t vlen) {
+  lua_pushstring(L, sep);
+  lua_pushlstring(L, value, vlen);
+  lua_concat(L, 3);
+}
+
+/* Pushes the response head as a flat list {name1, value1, name2, value2, ...} in wire
+ * order and spelling; the pipeline decides what names mean. */
+static void push_headers(lua_State *L, const membuf *head) {
+  head_scan scan;
+  const char *name = NULL, *value = NULL;
+  size_t nlen = 0, vlen = 0;
+  int n = 0, kind;
+  /* Sized once: two slots a header line, so the list never grows (and rehashes) while filled. */
+  lua_createtable(L, head_scan_start(&scan, head) * 2, 0);
+  while ((kind = head_scan_next(&scan, n > 0, &name, &nlen, &value, &vlen)) != LINE_END) {
+    if (kind == LINE_FOLD) { /* continue the previous value */
+      lua_rawgeti(L, -1, n);
+      append_to_top(L, " ", value, vlen);
+      lua_rawseti(L, -2, n);
+    } else if (kind == LINE_FIELD) {
+      lua_pushlstring(L, name, nlen);
+      lua_rawseti(L, -2, ++n);
+      lua_pushlstring(L, value, vlen);
+      lua_rawseti(L, -2, ++n);
+    }
+  }
+}
+
+/* Lower-cases n bytes of s into Lua string on the stack (ASCII only, as header names are). */
+static void push_lower(lua_State *L, const char *s, size_t n) {
+  char small[128];
+  char *d = small;
+  size_t i;
+  if (n > sizeof small) d = compat_newuserdata(L, n);
+  for (i = 0; i < n; i++) {
+    char ch = s[i];
+    d[i] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
+  }
+  lua_pushlstring(L, d, n);
+  if (d != small) lua_remove(L, -2);
+}
+
+/* Pushes the response head as a map {lower-cased name = value}, sized once. What repeats
+ * become is not decided here: rules (a table at index `rules`, lower name -> "first" or
+ * "list") come from the pipeline. A name with no rule joins its values with ", "; "first"
+ * keeps the first value; "list" makes a list of every value. Obsolete line folding
+ * continues the value the line before it produced (nothing, when that one was dropped). */
+static void push_header_map(lua_State *L, const membuf *head, int rules) {
+  head_scan scan;
+  const char *name = NULL, *value = NULL;
+  size_t nlen = 0, vlen = 0;
+  int lines, map, last, kind, last_kind = 0; /* 0 none, 1 string value, 2 list element, 3 dropped */
+  lines = head_scan_start(&scan, head);
+  lua_createtable(L, 0, lines > 1 ? lines - 1 : 0);
+  map = lua_gettop(L);
+  lua_pushnil(L); /* the last name, for folded lines */
+  last = map + 1;
+  while ((kind = head_scan_next(&scan, last_kind != 0, &name, &nlen, &value, &vlen)) != LINE_END) {
+    char rule = 0; /* 'f' first, 'l' list, 0 join */
+    if (kind == LINE_SKIP || (kind == LINE_FOLD && last_kind == 3)) continue;
+    if (kind == LINE_FIELD) {
+      push_lower(L, name, nlen);
+      lua_replace(L, last);
+      if (rules != 0) {
+        lua_pushvalue(L, last);
+        lua_rawget(L, rules);
+        if (lua_type(L, -1) == LUA_TSTRING) rule = *lua_tostring(L, -1);
+        lua_pop(L, 1);
+      }
+    }
+    lua_pushvalue(L, last);
+    lua_rawget(L, map); /* what the name holds so far */
+    if (kind == LINE_FOLD && last_kind == 1) {
+      append_to_top(L, " ", value, vlen);
+    } else if (kind == LINE_FOLD || rule == 'l') { /* a list: fold into its last value, or add one */
+      int n;
+      if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        lua_createtable(L, 2, 0);
+        lua_pushvalue(L, last);
+        lua_pushvalue(L, -2);
+        lua_rawset(L, map);
+      }
+      n = (int)compat_rawlen(L, -1);
+      if (kind == LINE_FOLD) {
+        lua_rawgeti(L, -1, n);
+        append_to_top(L, " ", value, vlen);
+        lua_rawseti(L, -2, n);
+      } else {
+        lua_pushlstring(L, value, vlen);
+        lua_rawseti(L, -2, n + 1);
+        last_kind = 2;
+      }
+      lua_pop(L, 1);
+      continue;
+    } else if (lua_isnil(L, -1)) {
+      lua_pop(L, 1);
+      lua_pushlstring(L, value, vlen);
+      last_kind = 1;
+    } else if (rule == 'f') {
+      lua_pop(L, 1);
+      last_kind = 3;
+      continue;
+    } else {
+      append_to_top(L, ", ", value, vlen);
+      last_kind = 1;
+    }
+    /* map[name] = the string on top */
+    lua_pushvalue(L, last);
+    lua_insert(L, -2);
+    lua_rawset(L, map);
+  }
+  lua_settop(L, map);
+}
+
+/* The options of one request. A refused option (a URL longer than libcurl takes, out of
+ * memory) is returned, never ignored: an ignored CURLOPT_URL would send the previous
+ * request's URL, or none. */
+static CURLcode set_request_options(CURL *h, medusa_transfer *c, const char *method, const char *url,
+                                    const char *body, size_t body_len, long timeout_ms,
+                                    long connect_timeout_ms, const char *ca_file) {
+  CURLcode rc = curl_easy_setopt(h, CURLOPT_URL, url);
+  if (rc == CURLE_OK) rc = curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->request_headers);
+  if (rc == CURLE_OK && strcmp(method, "GET") == 0) {
+    rc = curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, NULL);
+    if (rc == CURLE_OK) rc = curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+  } else if (rc == CURLE_OK) {
+    rc = curl_easy_setopt(h, CURLOPT_POST, 1L);
+    if (rc == CURLE_OK) rc = curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+    if (rc == CURLE_OK) rc = curl_easy_setopt(h, CURLOPT_POSTFIELDS, body != NULL ? body : "");
+    if (rc == CURLE_OK) rc = curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, strcmp(method, "POST") == 0 ? NULL : method);
+  }
+  if (rc == CURLE_OK) rc = curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+  if (rc == CURLE_OK) rc = curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect_timeout_ms);
+  if (rc == CURLE_OK && ca_file != NULL) rc = curl_easy_setopt(h, CURLOPT_CAINFO, ca_file);
+  return rc;
+}
+
+/* nil, {type = "local", code, message}: the request failed on this machine before anything
+ * was sent, so sending it again cannot help (the pipeline never retries this type). */
+static int push_local_failure(lua_State *L, CURLcode rc, const char *what) {
+  lua_pushnil(L);
+  lua_createtable(L, 0, 3);
+  lua_pushstring(L, MEDUSA_TYPE_LOCAL);
+  lua_setfield(L, -2, "type");
+  lua_pushstring(L, curl_code_name(rc));
+  lua_setfield(L, -2, "code");
+  lua_pushfstring(L, "%s: %s", what, curl_easy_strerror(rc));
+  lua_setfield(L, -2, "message");
+  return 2;
+}
+
+
+void medusa_read_request(lua_State *L, medusa_request *r) {
+  luaL_checktype(L, 2, LUA_TTABLE);
+  lua_getfield(L, 2, "method");
+  r->method = luaL_checkstring(L, -1);
+  lua_getfield(L, 2, "url");
+  r->url = luaL_checkstring(L, -1);
+  lua_getfield(L, 2, "body");
+  r->body = NULL;
+  r->body_len = 0;
+  if (!lua_isnil(L, -1)) r->body = luaL_checklstring(L, -1, &r->body_len);
+  lua_getfield(L, 2, "ca_file");
+  r->ca_file = lua_isnil(L, -1) ? NULL : luaL_checkstring(L, -1);
+  lua_getfield(L, 2, "headers");
+  luaL_checktype(L, -1, LUA_TTABLE);
+  r->headers = lua_gettop(L);
+  r->timeout_ms = opt_long(L, 2, "timeout_ms", MEDUSA_DEFAULT_TIMEOUT_MS);
+  r->connect_timeout_ms = opt_long(L, 2, "connect_timeout_ms", MEDUSA_DEFAULT_CONNECT_TIMEOUT_MS);
+  r->max_body = opt_long(L, 2, "max_response_bytes", MEDUSA_DEFAULT_MAX_RESPONSE_BYTES);
+  lua_getfield(L, 2, "headers_reused");
+  r->reused = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  lua_getfield(L, 2, "header_rules");
+  if (!lua_isnil(L, -1)) luaL_checktype(L, -1, LUA_TTABLE);
+  r->rules = lua_isnil(L, -1) ? 0 : lua_gettop(L);
+}
+
+/* Raises unless every entry of the header list is a {name, value} pair of strings. */
+static int check_header_list(lua_State *L, int t) {
+  int n = (int)compat_rawlen(L, t), i;
+  for (i = 1; i <= n; i++) {
+    lua_rawgeti(L, t, i);
+    if (lua_type(L, -1) != LUA_TTABLE) luaL_error(L, "medusa.http: request.headers[%d] must be a {name, value} pair", i);
+    lua_rawgeti(L, -1, 1);
+    lua_rawgeti(L, -2, 2);
+    if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
+      luaL_error(L, "medusa.http: request.headers[%d] must hold two strings", i);
+    lua_pop(L, 3);
+  }
+  return n;
+}
+
+/* The slist of the header list at stack index t, with "Expect:" last (a body is sent at
+ * once, never after a 100-continue). NULL when out of memory; raises on an unsafe header. */
+static struct curl_slist *build_slist(lua_State *L, int t, int n) {
+  struct curl_slist *list = NULL, *next;
+  int i;
+  for (i = 1; i <= n; i++) {
+    const char *name, *value;
+    size_t nlen, vlen;
+    lua_rawgeti(L, t, i);
+    lua_rawgeti(L, -1, 1);
+    lua_rawgeti(L, -2, 2);
+    name = lua_tolstring(L, -2, &nlen);
+    value = lua_tolstring(L, -1, &vlen);
+    if (medusa_header_problem(name, nlen, value, vlen) != NULL) {
+      curl_slist_free_all(list);
+      luaL_error(L, "medusa.http: request.headers[%d] is not a safe header", i);
+    }
+    next = append_header(L, list, name, nlen, value, vlen);
+    lua_pop(L, 3);
+    if (next == NULL) goto oom;
+    list = next;
+  }
+  next = curl_slist_append(list, "Expect:");
+  if (next != NULL) return next;
+oom:
+  curl_slist_free_all(list);
+  return NULL;
+}
+
+/* Gives the client the slist of this request's headers; 0 when out of memory. The
+ * pipeline passes the same, unchanged header table on most calls of a client
+ * (headers_reused: it keeps that table alive and never changes it), so the slist built
+ * from it last time is still right and is kept. */
+static int prepare_headers(lua_State *L, medusa_transfer *c, const medusa_request *r) {
+  const void *key = lua_topointer(L, r->headers);
+  int n;
+  if (r->reused && c->request_headers != NULL && c->headers_key == key) return 1;
+  n = check_header_list(L, r->headers);
+  if (c->request_headers != NULL) curl_slist_free_all(c->request_headers);
+  /* build_slist may raise: nothing may point at the freed list meanwhile */
+  c->request_headers = NULL;
+  c->headers_key = NULL;
+  c->request_headers = build_slist(L, r->headers, n);
+  if (c->request_headers == NULL) return 0;
+  if (r->reused) c->headers_key = key;
+  return 1;
+}
+
+static void reset_response(medusa_transfer *c, long max_body) {
+  c->max_body = max_body > 0 ? (size_t)max_body : 0;
+  c->too_large = 0;
+  c->sends = 0;
+  c->resend_refused = 0;
+  c->status = 0;
+  c->head_done = 0;
+  c->head.len = 0;
+  c->body.len = 0;
+  c->errbuf[0] = '\0';
+}
+
+/* What libcurl's result means for this response. */
+static CURLcode judge_result(medusa_transfer *c, CURLcode rc) {
+  /* libcurl reports a head line over its own 100 KiB limit as out of memory; while a head
+   * is arriving that is what it means in practice. */
+  if (rc == CURLE_OUT_OF_MEMORY && c->status > 0 && c->body.len == 0 && !c->too_large)
+    c->too_large = TOO_LARGE_LINE;
+  /* libcurl takes a head cut before its blank line for a whole response with no body;
+   * it is a partial response, as the cosocket transport reports it. */
+  if (rc == CURLE_OK && !c->too_large && !c->head_done) {
+    rc = CURLE_PARTIAL_FILE;
+    snprintf(c->errbuf, sizeof c->errbuf, "%s", MEDUSA_MSG_HEAD_CUT);
+  }
+  return rc;
+}
+
+static void push_head(lua_State *L, medusa_transfer *c, int rules) {
+  if (rules) push_header_map(L, &c->head, rules); else push_headers(L, &c->head);
+}
+
+/* {status, headers, body, connects} */
+static int push_response(lua_State *L, medusa_transfer *c, int rules) {
+  long connects = 0;
+  curl_easy_getinfo(c->curl, CURLINFO_NUM_CONNECTS, &connects);
+  lua_createtable(L, 0, 4);
+  lua_pushinteger(L, (lua_Integer)c->status);
+  lua_setfield(L, -2, "status");
+  push_head(L, c, rules);
+  lua_setfield(L, -2, "headers");
+  lua_pushlstring(L, c->body.data ? c->body.data : "", c->body.len);
+  lua_setfield(L, -2, "body");
+  lua_pushinteger(L, (lua_Integer)connects);
+  lua_setfield(L, -2, "connects");
+  return 1;
+}
+
+static void push_failure_message(lua_State *L, medusa_transfer *c, CURLcode rc, long max_body) {
+  if (c->too_large == TOO_LARGE_BODY) {
+    char msg[64];
+    snprintf(msg, sizeof msg, MEDUSA_MSG_BODY_TOO_LARGE, max_body);
+    lua_pushstring(L, msg);
+  } else if (c->too_large == TOO_LARGE_HEAD) {
+    lua_pushstring(L, MEDUSA_MSG_HEAD_TOO_LARGE);
+  } else if (c->too_large == TOO_LARGE_LINE) {
+    lua_pushstring(L, MEDUSA_MSG_LINE_TOO_LARGE);
+  } else if (c->resend_refused) {
+    lua_pushstring(L, MEDUSA_MSG_RESEND_REFUSED);
+  } else {
+    lua_pushstring(L, c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
+  }
+}
+
+/* nil, {type, message, code, status?, headers?} */
+static int push_failure(lua_State *L, medusa_transfer *c, CURLcode rc, int rules) {
+  lua_pushnil(L);
+  lua_createtable(L, 0, 5);
+  lua_pushstring(L, failure_type(c, rc));
+  lua_setfield(L, -2, "type");
+  push_failure_message(L, c, rc, (long)c->max_body);
+  lua_setfield(L, -2, "message");
+  lua_pushstring(L, c->too_large ? MEDUSA_TYPE_TOO_LARGE : curl_code_name(rc));
+  lua_setfield(L, -2, "code");
+  if (c->status > 0) {
+    lua_pushinteger(L, (lua_Integer)c->status);
+    lua_setfield(L, -2, "status");
+    push_head(L, c, rules);
+    lua_setfield(L, -2, "headers");
+  }
+  return 2;
+}
+
+/* ---- the transfer's life ---- */
+
+int medusa_transfer_open(medusa_transfer *t) {
+  memset(t, 0, sizeof *t);
+  t->curl = curl_easy_init();
+  if (t->curl == NULL) return 0;
+  if (!set_fixed_options(t) || curl_easy_setopt(t->curl, CURLOPT_PRIVATE, (void *)t) != CURLE_OK) {
+    medusa_transfer_close(t);
+    return 0;
+  }
+  return 1;
+}
+
+void medusa_transfer_close(medusa_transfer *t) {
+  if (t->curl != NULL) {
+    curl_easy_cleanup(t->curl);
+    t->curl = NULL;
+  }
+  if (t->request_headers != NULL) {
+    curl_slist_free_all(t->request_headers);
+    t->request_headers = NULL;
+  }
+  t->headers_key = NULL;
+  membuf_free(&t->head);
+  membuf_free(&t->body);
+}
+
+int medusa_transfer_prepare(lua_State *L, medusa_transfer *t, const medusa_request *r) {
+  CURLcode rc;
+  if (!prepare_headers(L, t, r)) return push_local_failure(L, CURLE_OUT_OF_MEMORY, "building the request headers");
+  rc = set_request_options(t->curl, t, r->method, r->url, r->body, r->body_len, r->timeout_ms,
+                           r->connect_timeout_ms, r->ca_file);
+  if (rc != CURLE_OK) return push_local_failure(L, rc, "libcurl refused the request's options");
+  reset_response(t, r->max_body);
+  return 0;
+}
+
+void medusa_transfer_trim(medusa_transfer *t) {
+  membuf_trim(&t->body);
+  membuf_trim(&t->head);
+}
+
+int medusa_transfer_finish(lua_State *L, medusa_transfer *t, CURLcode rc, int rules) {
+  int results;
+  rc = judge_result(t, rc);
+  results = (rc == CURLE_OK && !t->too_large) ? push_response(L, t, rules) : push_failure(L, t, rc, rules);
+  medusa_transfer_trim(t);
+  return results;
+}
