@@ -821,10 +821,11 @@ def render_concurrent(conc, cfg, opts, add):
             add("")
             add(f"Floor = {CONC_BACKOFF_MS} ms + 2 × RT, RT = the raw C multi loop's median single-call wall time "
                 "(one attempt, added to done) in the ok batch at the same level and repetition. It is the floor only "
-                f"when every call is in flight at once ({CONC_TARGET_LEVEL}): below that, the calls come in waves, and "
-                "the raw C loop frees a call's slot while it waits out its backoff, while medusa-js's workers (and "
-                "medusa-lua `all`, if its tasks hold their slot through the retry's sleep) keep it. The target "
-                f"is at {CONC_TARGET_LEVEL} in flight.")
+                f"when every call is in flight at once ({CONC_TARGET_LEVEL}): below that, the calls come in waves. "
+                "The raw C loop and medusa-lua `all` (a slot is held per request, medusa.tasks.scheduler, and the "
+                "retry's backoff is a timer) free a call's slot while it waits out its backoff; medusa-js's pool "
+                "workers keep theirs, so at 10 in flight they wait out ten backoffs one wave after another. The "
+                f"target is at {CONC_TARGET_LEVEL} in flight.")
             add("")
             add("| client | in flight | wall ms/batch | wall vs raw C multi | wall / floor | user CPU ms | sys CPU ms "
                 "| CPU vs raw C multi |")
