@@ -83,6 +83,8 @@
 #   expect_continue  false: do not answer "Expect: 100-continue"
 #   idle_close_ms close the connection if no next request starts within this
 #                 many ms after the response
+#   default       true: answer as with an empty queue (the mode's default: in store
+#                 mode the stand-in Medusa), after delay_ms; only delay_ms may go with it
 #   comment       ignored (for documentation)
 #   The connection is closed after a response if: after != "keep", http10,
 #   cut_chunked, partial_body, read_body "half", or the request asked for it
@@ -118,7 +120,7 @@ STEP_KEYS = {
     "status", "reason", "headers", "body", "body_b64", "body_repeat", "json",
     "delay_ms", "chunked", "chunk_size", "cut_chunked", "http10", "raw", "raw_b64",
     "drip", "stall_after_headers", "after", "action", "read_body", "partial_body",
-    "expect_continue", "idle_close_ms", "comment",
+    "expect_continue", "idle_close_ms", "default", "comment",
 }
 DEFAULT_SCRIPT_BODY = {"payment_collection": {"id": "paycol_default", "amount": 5000}}
 
@@ -543,6 +545,8 @@ def validate_steps(obj):
         for k in ("delay_ms", "body_repeat", "chunk_size", "idle_close_ms"):
             if k in st and not (isinstance(st[k], (int, float)) and not isinstance(st[k], bool) and st[k] >= 0):
                 raise ValueError(where + k + " must be a non-negative number")
+        if "default" in st and (st["default"] is not True or set(st) - {"default", "delay_ms", "comment"}):
+            raise ValueError(where + "default must be true, with at most delay_ms beside it")
         if st.get("chunk_size") == 0:
             raise ValueError(where + "chunk_size must be > 0")
         if st.get("after", "keep") not in ("keep", "close", "reset"):
@@ -1494,7 +1498,8 @@ def serve_connection(state, args, tls_ctx, sock, conn_no):
                 reset_close(sock)
                 return
             body, complete = read_body(reader, sock, req, framing, length, step)
-            state.record(conn_no, t_ms, req, body, step is not None, incomplete=not complete)
+            state.record(conn_no, t_ms, req, body, step is not None and not step.get("default"),
+                         incomplete=not complete)
             if not complete:
                 log("conn %d: %s %s -> client went away mid-body" % (conn_no, req.method, req.target))
                 hard_close(sock)
@@ -1509,7 +1514,9 @@ def serve_connection(state, args, tls_ctx, sock, conn_no):
                 hard_close(sock)
                 return
 
-            if step is not None:
+            if step is not None and step.get("default") and step.get("delay_ms"):
+                time.sleep(float(step["delay_ms"]) / 1000.0)
+            if step is not None and not step.get("default"):
                 after = respond_step(sock, step, req)
                 log("conn %d: %s %s -> scripted %s" % (
                     conn_no, req.method, req.target, step.get("status", "raw" if "raw" in step else 200)))
