@@ -790,6 +790,24 @@ describe("server.py in store mode (stand-in Medusa v1)", function()
     assert.are.equal(5000, srv:new_collection().amount)
   end)
 
+  it("a step {default = true, delay_ms = N} is the store's own answer, N ms late", function()
+    local c = fresh(4321)
+    srv:script { { default = true, delay_ms = 300 }, { default = true } }
+    local t = timed { base }
+    assert.are.equal(200, t.code)
+    assert.is_true(t.time >= 0.29, "took " .. t.time)
+    local res = get_json(base)
+    assert.are.equal(c.id, res.json.payment_collection.id)
+    assert.are.equal(4321, res.json.payment_collection.amount)
+    assert.are.equal(0, srv:remaining())
+    local log = srv:log()
+    assert.are.equal(2, #log)
+    assert.is_false(log[1].scripted) -- the store answered it, not a scripted response
+    local ok, err = pcall(srv.script, srv, { { default = true, status = 500 } })
+    assert.is_false(ok)
+    assert.truthy(tostring(err):find("default must be true", 1, true))
+  end)
+
   it("GET: default relations region + payment_sessions, Express headers, recorded shape", function()
     fresh()
     local res = get_json(base)

@@ -110,6 +110,8 @@
 #   expect_continue  false: do not answer "Expect: 100-continue"
 #   idle_close_ms close the connection if no next request starts within this
 #                 many ms after the response
+#   default       true: answer as with an empty queue (the mode's default: in store
+#                 mode the stand-in Medusa), after delay_ms; only delay_ms may go with it
 #   comment       ignored (for documentation)
 #   The connection is closed after a response if: after != "keep", http10,
 #   cut_chunked, partial_body, read_body "half", or the request asked for it
@@ -145,7 +147,7 @@ STEP_KEYS = {
     "status", "reason", "headers", "body", "body_b64", "body_repeat", "json",
     "delay_ms", "chunked", "chunk_size", "cut_chunked", "http10", "raw", "raw_b64",
     "drip", "stall_after_headers", "after", "action", "read_body", "partial_body",
-    "expect_continue", "idle_close_ms", "comment", "match",
+    "expect_continue", "idle_close_ms", "comment", "match", "default",
 }
 DEFAULT_SCRIPT_BODY = {"payment_collection": {"id": "paycol_default", "amount": 5000}}
 
@@ -665,6 +667,8 @@ def validate_steps(obj):
         for k in ("delay_ms", "body_repeat", "chunk_size", "idle_close_ms"):
             if k in st and not (isinstance(st[k], (int, float)) and not isinstance(st[k], bool) and st[k] >= 0):
                 raise ValueError(where + k + " must be a non-negative number")
+        if "default" in st and (st["default"] is not True or set(st) - {"default", "delay_ms", "comment"}):
+            raise ValueError(where + "default must be true, with at most delay_ms beside it")
         if st.get("chunk_size") == 0:
             raise ValueError(where + "chunk_size must be > 0")
         if st.get("after", "keep") not in ("keep", "close", "reset"):
@@ -1634,7 +1638,8 @@ def serve_connection(state, args, tls_ctx, sock, conn_no):
                 close(reset_close)
                 return
             body, complete = read_body(reader, sock, req, framing, length, step)
-            state.record(conn_no, t_ms, req, body, step is not None, flight, incomplete=not complete)
+            state.record(conn_no, t_ms, req, body, step is not None and not step.get("default"), flight,
+                         incomplete=not complete)
             if not complete:
                 log("conn %d: %s %s -> client went away mid-body" % (conn_no, req.method, req.target))
                 flight.finish()
@@ -1652,7 +1657,9 @@ def serve_connection(state, args, tls_ctx, sock, conn_no):
                 close(hard_close)
                 return
 
-            if step is not None:
+            if step is not None and step.get("default") and step.get("delay_ms"):
+                time.sleep(float(step["delay_ms"]) / 1000.0)
+            if step is not None and not step.get("default"):
                 after = respond_step(sock, step, req, flight.finish)
                 log("conn %d: %s %s -> scripted %s" % (
                     conn_no, req.method, req.target, step.get("status", "raw" if "raw" in step else 200)))
