@@ -20,9 +20,8 @@ local tasks, ticks, steps, in_flight = {}, 0, 0, true
 -- The calls and their driver. spawn() starts each call now, up to its first wait; then
 -- cqueues.poll(loop) waits for medusa's fd or for loop:timeout() (nil while only the fd
 -- can bring work, 0 when step() has work now), and cqueues's other coroutines run while
--- it waits. The driver learns of new work only when it wakes: a call spawned from another
--- coroutine starts at the driver's next wake-up, so spawn calls here (or let the driver
--- poll a cqueues.condition as well, signalled after each spawn elsewhere).
+-- it waits. A call spawned from another coroutine while the driver waits makes the fd
+-- readable at once, so the driver wakes for it.
 cq:wrap(function()
   for i, id in ipairs(ids) do
     tasks[i] = medusa:spawn(medusa.paymentCollections.retrieve, id)

@@ -22,8 +22,8 @@ local ticker = uv.new_timer()           -- something else the program does meanw
 
 -- Runs what medusa has ready, then waits for the fd and, unless next_timeout() says only
 -- the fd can bring work (-1), for the timer too; once no task runs, the handles close and
--- uv.run() returns. A call spawned later from another callback starts at the next
--- drive(): call drive() after such a spawn.
+-- uv.run() returns. A call spawned later from another callback makes the fd readable,
+-- which runs drive() for it.
 local function drive()
   loop:step()
   steps = steps + 1

@@ -124,6 +124,26 @@ describe("tasks in plain Lua only:", function()
     assert.are.equal(2, (cases.overlap(srv:log())))
   end)
 
+  it("loop(): a spawn made outside step() makes the loop's fd readable at once", function()
+    local core = require "medusa.core"
+    local medusa = ctx.client()
+    local loop = medusa:loop()
+    local probe = core.poller_new()
+    probe:add(loop:fd())
+    while loop:alive() do loop:step() end
+    loop:step()
+    assert.is_false(probe:wait(0)) -- nothing pending: an event loop would sleep on the fd
+    local task = medusa:spawn(medusa.paymentCollections.retrieve, "pc_loop")
+    assert.is_true(probe:wait(0))   -- and is woken for the new request
+    assert.are.equal(0, loop:next_timeout())
+    while loop:alive() do
+      probe:wait(loop:next_timeout() or -1)
+      loop:step()
+    end
+    assert.are.equal("paycol_default", task:wait().payment_collection.id)
+    probe:close()
+  end)
+
   it("maxInFlight is checked like the other counts", function()
     assert.has_error(function() Medusa.new { maxInFlight = 0 } end,
       "medusa: bad argument 'config.maxInFlight' (expected an integer >= 1, got 0)")

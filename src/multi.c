@@ -10,11 +10,13 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 
 #include "transfer.h"
 
@@ -319,6 +321,8 @@ static int l_multi_active(lua_State *L) {
 
 typedef struct {
   int epfd;
+  int evfd;     /* in the set: readable after wake(), until drain() */
+  int woken;
 } poller;
 
 static poller *check_poller(lua_State *L) {
@@ -329,18 +333,49 @@ static poller *check_poller(lua_State *L) {
 
 static int l_poller_new(lua_State *L) {
   poller *p = compat_newuserdata(L, sizeof *p);
-  p->epfd = -1;
+  struct epoll_event ev;
+  p->epfd = p->evfd = -1;
+  p->woken = 0;
   luaL_getmetatable(L, POLLER_MT);
   lua_setmetatable(L, -2);
   p->epfd = epoll_create1(EPOLL_CLOEXEC);
   if (p->epfd < 0) return luaL_error(L, "medusa: epoll_create1 failed: %s", strerror(errno));
+  p->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (p->evfd < 0) return luaL_error(L, "medusa: eventfd failed: %s", strerror(errno));
+  memset(&ev, 0, sizeof ev);
+  ev.events = EPOLLIN;
+  ev.data.fd = p->evfd;
+  if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, p->evfd, &ev) != 0) return luaL_error(L, "medusa: epoll_ctl: %s", strerror(errno));
   return 1;
 }
 
 static int l_poller_close(lua_State *L) {
   poller *p = luaL_checkudata(L, 1, POLLER_MT);
   if (p->epfd >= 0) close(p->epfd);
-  p->epfd = -1;
+  if (p->evfd >= 0) close(p->evfd);
+  p->epfd = p->evfd = -1;
+  return 0;
+}
+
+/* poller:wake(): makes fd() readable now, so an event loop waiting on it alone comes back
+ * to step() (work was added outside step: a spawn, a cancel). Once until drain(). */
+static int l_poller_wake(lua_State *L) {
+  poller *p = check_poller(L);
+  if (!p->woken) {
+    uint64_t one = 1;
+    if (write(p->evfd, &one, sizeof one) == (ssize_t)sizeof one) p->woken = 1;
+  }
+  return 0;
+}
+
+/* poller:drain(): takes back a wake(). */
+static int l_poller_drain(lua_State *L) {
+  poller *p = check_poller(L);
+  if (p->woken) {
+    uint64_t n;
+    if (read(p->evfd, &n, sizeof n) < 0 && errno != EAGAIN) return luaL_error(L, "medusa: eventfd read: %s", strerror(errno));
+    p->woken = 0;
+  }
   return 0;
 }
 
@@ -424,6 +459,8 @@ static const luaL_Reg poller_methods[] = {
   {"remove", l_poller_remove},
   {"fd", l_poller_fd},
   {"wait", l_poller_wait},
+  {"wake", l_poller_wake},
+  {"drain", l_poller_drain},
   {"close", l_poller_close},
   {NULL, NULL}
 };

@@ -38,10 +38,19 @@ local timers, timer_seq = {}, 0                           -- binary heap on (due
 local lanes = {}                                          -- every open lane, in creation order
 local poller                                              -- one fd over every lane's multi
 local running_count = 0                                   -- tasks not yet ended
+-- Whether turn() runs now: work added outside it (a spawn or cancel from an event loop's
+-- own callback) wakes the loop's fd, or a loop waiting on the fd alone would not see it.
+local turning = false
+local the_loop
+
+local function wake_loop()
+  if the_loop and not turning then poller:wake() end
+end
 
 local function push_ready(task, ...)
   ready_tail = ready_tail + 1
   ready[ready_tail] = { task, pack(...) }
+  wake_loop()
 end
 
 local function earlier(a, b) return a.due < b.due or (a.due == b.due and a.seq < b.seq) end
@@ -233,6 +242,7 @@ function Scheduler.transfer(task, lane, request)
   end
   lane.by_id[id] = task
   task.blocked = { lane = lane, id = id, rules = request.header_rules }
+  wake_loop() -- libcurl starts it on the next step
   return suspend()
 end
 
@@ -299,6 +309,9 @@ end
 
 -- Does everything due now without waiting.
 local function turn()
+  local outer = turning
+  turning = true
+  if the_loop then poller:drain() end
   run_ready()
   for i = 1, #lanes do
     local lane = lanes[i]
@@ -306,6 +319,7 @@ local function turn()
   end
   fire_timers()
   run_ready()
+  turning = outer
 end
 
 -- Milliseconds until turn() has work without a socket event: 0 now, -1 only on a socket
@@ -504,7 +518,6 @@ end
 local Loop = {}
 Loop.__index = Loop
 Loop.__name = "medusa.Loop"
-local the_loop
 
 function Loop.__tostring()
   return ("medusa.Loop (%d tasks running)"):format(running_count)
