@@ -4,20 +4,23 @@
  * handle's pool), the same request bytes as raw_curl.c and medusa-lua (header set, User-Agent
  * of the same length), each response body counted and discarded.
  *
- *   raw_multi BASE_URL INFLIGHT ok|flaky MAX_RETRIES [CALLS]
+ *   raw_multi BASE_URL INFLIGHT ok|flaky MAX_RETRIES BATCHES [CALLS]
  *
- * ok: every call asks for the recorded collection. flaky: call i asks for paycol_flaky_<i>
- * (bench/nginx/delayed.conf answers each such id 503 once, then 200). An attempt answered
+ * ok: every call asks for the recorded collection. flaky: call i of timed batch b asks for
+ * paycol_flaky_<b>_<i> (bench/nginx/delayed.conf answers each such id 503 once, then 200; an
+ * id of its own per batch, so every batch meets the 503s). An attempt answered
  * 501..599 or 409 (medusa-lua's retryable statuses; no Retry-After is sent) is sent again,
  * at most MAX_RETRIES times, after medusa-lua's backoff without Retry-After: 500 ms before
  * retry 1, 1500 ms before retry 2, ... A call waiting out its backoff holds no transfer slot:
  * INFLIGHT bounds transfers, and a timer in the loop re-adds the call when it is due.
  *
- * One untimed batch of ok calls first (connections opened, caches warm), then the timed
- * batch. Prints one JSON line: wall and CPU (user and sys apart, getrusage) of the timed
- * batch in ms, the calls that ended 200 (ok), the attempts made, and the median and largest
- * wall time of one attempt (added to done) in ms, and the connections it had to open (0
- * when the warm-up's pool carried the batch). Exits 1 on a transfer error. */
+ * One untimed batch of ok calls first (connections opened, caches warm), then BATCHES timed
+ * batches. Prints one JSON line, times in ms: wall_ms the median batch's wall (wall_min_ms,
+ * wall_max_ms and walls_ms for the record), user_ms and sys_ms the CPU per batch (getrusage
+ * over the timed batches / BATCHES, user and sys apart); over all timed batches: the calls
+ * that ended 200 (ok), the attempts made, the median and largest wall time of one attempt
+ * (added to done), and the connections they had to open (0 when the warm-up's pool carried
+ * them). Exits 1 on a transfer error. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +31,7 @@
 
 #define COLLECTION_ID "paycol_01M8BYPHXRGD7ZHY4WRJND4H48"
 #define MAX_CALLS 10000
+#define MAX_BATCHES 100
 
 typedef struct {
   CURL *easy;
@@ -79,7 +83,7 @@ static CURLM *multi;
 static Slot *slots;
 static Call *calls;
 static double *attempt_ms;
-static long n_attempts, new_connections;
+static long n_attempts, max_attempts, new_connections;
 
 static void start(Slot *s, int call) {
   CURLMcode mc;
@@ -96,17 +100,17 @@ static void start(Slot *s, int call) {
   }
 }
 
-/* One batch; returns the calls that ended 200 with a body. */
-static int batch(const char *base, int n, int inflight, int flaky, int max_retries) {
+/* One batch (flaky: of the ids of batch number b); returns the calls that ended 200 with a
+ * body. Adds to n_attempts, attempt_ms and new_connections. */
+static int batch(const char *base, int n, int inflight, int flaky, int b, int max_retries) {
   int next = 0, done = 0, ok = 0, running = 0, i;
   for (i = 0; i < n; i++) {
-    if (flaky) snprintf(calls[i].url, sizeof calls[i].url, "%s/store/payment-collections/paycol_flaky_%03d", base, i + 1);
+    if (flaky)
+      snprintf(calls[i].url, sizeof calls[i].url, "%s/store/payment-collections/paycol_flaky_%d_%03d", base, b, i + 1);
     else snprintf(calls[i].url, sizeof calls[i].url, "%s/store/payment-collections/" COLLECTION_ID, base);
     calls[i].attempts = 0;
     calls[i].due_ms = 0;
   }
-  n_attempts = 0;
-  new_connections = 0;
   while (done < n) {
     double now = now_ms(), next_due = 0;
     int wait_ms = 1000, progressed = 0;
@@ -142,7 +146,7 @@ static int batch(const char *base, int n, int inflight, int flaky, int max_retri
       curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &status);
       curl_easy_getinfo(s->easy, CURLINFO_NUM_CONNECTS, &connects);
       new_connections += connects;
-      if (n_attempts < 4L * MAX_CALLS) attempt_ms[n_attempts++] = now_ms() - s->started_ms;
+      if (n_attempts < max_attempts) attempt_ms[n_attempts++] = now_ms() - s->started_ms;
       curl_multi_remove_handle(multi, s->easy);
       s->call = -1;
       progressed = 1;
@@ -175,22 +179,25 @@ static int batch(const char *base, int n, int inflight, int flaky, int max_retri
 
 int main(int argc, char **argv) {
   const char *base;
-  int inflight, flaky, max_retries, n, ok, i;
-  double wall0, user0, sys0, user, sys, wall, median, largest;
+  int inflight, flaky, max_retries, batches, n, ok = 0, b, i;
+  double wall0, user0, sys0, user, sys, median, largest, walls[MAX_BATCHES], sorted[MAX_BATCHES];
   char user_agent[128];
   struct curl_slist *headers = NULL;
 
-  if (argc < 5 || argc > 6 || (strcmp(argv[3], "ok") != 0 && strcmp(argv[3], "flaky") != 0)) {
-    fprintf(stderr, "usage: raw_multi BASE_URL INFLIGHT ok|flaky MAX_RETRIES [CALLS]\n");
+  if (argc < 6 || argc > 7 || (strcmp(argv[3], "ok") != 0 && strcmp(argv[3], "flaky") != 0)) {
+    fprintf(stderr, "usage: raw_multi BASE_URL INFLIGHT ok|flaky MAX_RETRIES BATCHES [CALLS]\n");
     return 2;
   }
   base = argv[1];
   inflight = atoi(argv[2]);
   flaky = strcmp(argv[3], "flaky") == 0;
   max_retries = atoi(argv[4]);
-  n = argc == 6 ? atoi(argv[5]) : 100;
-  if (inflight < 1 || n < 1 || n > MAX_CALLS || max_retries < 0 || max_retries > 10 || strlen(base) > 400) {
-    fprintf(stderr, "raw_multi: INFLIGHT >= 1, 1 <= CALLS <= %d, 0 <= MAX_RETRIES <= 10\n", MAX_CALLS);
+  batches = atoi(argv[5]);
+  n = argc == 7 ? atoi(argv[6]) : 100;
+  if (inflight < 1 || n < 1 || n > MAX_CALLS || max_retries < 0 || max_retries > 10 || batches < 1
+      || batches > MAX_BATCHES || strlen(base) > 400) {
+    fprintf(stderr, "raw_multi: INFLIGHT >= 1, 1 <= CALLS <= %d, 0 <= MAX_RETRIES <= 10, 1 <= BATCHES <= %d\n",
+            MAX_CALLS, MAX_BATCHES);
     return 2;
   }
 
@@ -198,7 +205,8 @@ int main(int argc, char **argv) {
   multi = curl_multi_init();
   slots = calloc((size_t)inflight, sizeof *slots);
   calls = calloc((size_t)n, sizeof *calls);
-  attempt_ms = calloc(4 * MAX_CALLS, sizeof *attempt_ms);
+  max_attempts = (long)(max_retries + 1) * n * batches;  /* at most, over the timed batches */
+  attempt_ms = calloc((size_t)max_attempts, sizeof *attempt_ms);
   if (multi == NULL || slots == NULL || calls == NULL || attempt_ms == NULL) return 1;
   /* Every connection of the batch stays in the pool for the next one. */
   curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long)inflight);
@@ -222,24 +230,38 @@ int main(int argc, char **argv) {
     curl_easy_setopt(h, CURLOPT_PRIVATE, (char *)&slots[i]);
   }
 
-  if (batch(base, n, inflight, 0, max_retries) != n) {
+  if (batch(base, n, inflight, 0, 0, max_retries) != n) {
     fprintf(stderr, "raw_multi: the warm-up batch had calls that did not end 200\n");
     return 1;
   }
-  wall0 = now_ms();
-  cpu_ms(&user0, &sys0);
-  ok = batch(base, n, inflight, flaky, max_retries);
-  cpu_ms(&user, &sys);
-  wall = now_ms() - wall0;
+  n_attempts = 0;
+  new_connections = 0;
+  user = sys = 0;
+  for (b = 0; b < batches; b++) {
+    double u, s;
+    cpu_ms(&user0, &sys0);
+    wall0 = now_ms();
+    ok += batch(base, n, inflight, flaky, b + 1, max_retries);
+    walls[b] = now_ms() - wall0;
+    cpu_ms(&u, &s);
+    user += u - user0;
+    sys += s - sys0;
+  }
+  memcpy(sorted, walls, (size_t)batches * sizeof *walls);
+  qsort(sorted, (size_t)batches, sizeof *sorted, cmp_double);
   qsort(attempt_ms, (size_t)n_attempts, sizeof *attempt_ms, cmp_double);
   median = n_attempts % 2 ? attempt_ms[n_attempts / 2]
                           : (attempt_ms[n_attempts / 2 - 1] + attempt_ms[n_attempts / 2]) / 2;
   largest = attempt_ms[n_attempts - 1];
   for (i = 0; i < inflight; i++) curl_easy_cleanup(slots[i].easy);
 
-  printf("{\"calls\":%d,\"wall_ms\":%.3f,\"user_ms\":%.3f,\"sys_ms\":%.3f,\"ok\":%d,\"attempts\":%ld,"
+  printf("{\"calls\":%d,\"batches\":%d,\"wall_ms\":%.3f,\"wall_min_ms\":%.3f,\"wall_max_ms\":%.3f,\"walls_ms\":[",
+         n, batches, batches % 2 ? sorted[batches / 2] : (sorted[batches / 2 - 1] + sorted[batches / 2]) / 2,
+         sorted[0], sorted[batches - 1]);
+  for (b = 0; b < batches; b++) printf("%s%.3f", b ? "," : "", walls[b]);
+  printf("],\"user_ms\":%.3f,\"sys_ms\":%.3f,\"ok\":%d,\"attempts\":%ld,"
          "\"rt_ms\":%.3f,\"rt_max_ms\":%.3f,\"new_connections\":%ld}\n",
-         n, wall, user - user0, sys - sys0, ok, n_attempts, median, largest, new_connections);
+         user / batches, sys / batches, ok, n_attempts, median, largest, new_connections);
   curl_multi_cleanup(multi);
   curl_slist_free_all(headers);
   free(slots);

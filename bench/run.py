@@ -39,8 +39,13 @@ QUICK = dict(n=3000, warmup=1000, long_warmup=5000, reps=3, wrk_s=1, startup_run
 # The `concurrent` group: batches of CONC_CALLS calls at each in-flight level, against the
 # backend that answers after CONC_DELAY_MS; a flaky call costs one retry after CONC_BACKOFF_MS
 # (medusa-lua's, medusa-js's and raw_multi's wait before retry 1 without Retry-After).
+# Each client process times CONC_BATCHES batches after its warm-up and reports the median
+# batch (a batch at 100 in flight lasts ~25 ms: one noisy batch would move the result); the
+# sequential baseline (2 s a batch, little moved by a noisy ms) times CONC_SEQ_BATCHES.
 CONC_LEVELS = (10, 50, 100)
 CONC_CALLS = 100
+CONC_BATCHES = dict(full=7, quick=5)
+CONC_SEQ_BATCHES = 1
 CONC_DELAY_MS = 20
 CONC_BACKOFF_MS = 500
 CONC_TARGET_LEVEL = 100
@@ -424,26 +429,32 @@ def measure_nginx(cfg, opts, upstream, data, log):
 
 
 def concurrent_contenders(opts):
-    """(key, label, variants, argv(base, level, variant, retries), env, cwd, warm-up calls) in table order."""
+    """(key, label, variants, argv(base, level, variant, retries, batches), env, cwd, warm-up calls, timed
+    batches: None for cfg["conc_batches"]) in table order."""
     env54 = lua_env(f"{ROOT}/build/5.4/?.so;{BENCH}/build/5.4/?.so")
     envjit = lua_env(f"{opts.luajit_cpath};{BENCH}/build/luajit/?.so")
     script = os.path.join(BENCH, "lua", "concurrent.lua")
     both = ("ok", "flaky")
 
     def lua(interp, mode):
-        return lambda base, level, variant, retries: [interp, script, base, str(level), variant, str(retries), mode]
+        return lambda base, level, variant, retries, batches: [interp, script, base, str(level), variant, str(retries),
+                                                               mode, str(batches)]
     return [
         ("rawmulti", "C, curl_multi, N easy handles reused (bench/raw_multi.c)", both,
-         lambda base, level, variant, retries: [RAW_MULTI, base, str(level), variant, str(retries)], None, ROOT, CONC_CALLS),
+         lambda base, level, variant, retries, batches: [RAW_MULTI, base, str(level), variant, str(retries),
+                                                         str(batches)], None, ROOT, CONC_CALLS, None),
         ("js", "medusa-js 6.1.10, Promise.all over N workers, keep-alive agent maxSockets N", both,
-         lambda base, level, variant, retries: ["node", os.path.join(NODE_DIR, "concurrent.js"), base, str(level),
-                                                variant, str(retries)], None, NODE_DIR, CONC_CALLS),
-        ("lua54_all", "medusa-lua `all`, maxInFlight N, lua5.4", both, lua("lua5.4", "all"), env54, ROOT, CONC_CALLS),
-        ("luajit_all", "medusa-lua `all`, maxInFlight N, luajit", both, lua("luajit", "all"), envjit, ROOT, CONC_CALLS),
+         lambda base, level, variant, retries, batches: ["node", os.path.join(NODE_DIR, "concurrent.js"), base,
+                                                         str(level), variant, str(retries), str(batches)],
+         None, NODE_DIR, CONC_CALLS, None),
+        ("lua54_all", "medusa-lua `all`, maxInFlight N, lua5.4", both, lua("lua5.4", "all"), env54, ROOT, CONC_CALLS,
+         None),
+        ("luajit_all", "medusa-lua `all`, maxInFlight N, luajit", both, lua("luajit", "all"), envjit, ROOT, CONC_CALLS,
+         None),
         # 100 calls one after the other: level-independent, run at every level for a side-by-side
         # baseline. Not on the flaky route, where it would wait out 100 backoffs (~54 s a batch).
         ("lua54_seq", "medusa-lua, sequential loop of blocking calls, lua5.4 (baseline)", ("ok",),
-         lua("lua5.4", "seq"), env54, ROOT, 10),
+         lua("lua5.4", "seq"), env54, ROOT, 10, CONC_SEQ_BATCHES),
     ]
 
 
@@ -484,29 +495,34 @@ def measure_concurrent(cfg, opts, paths, data, log):
                     if not active:
                         continue
                     k = rep % len(active)
-                    for key, _label, _variants, argv, env, cwd, warm in active[k:] + active[:k]:
+                    for key, _label, _variants, argv, env, cwd, warm, batches in active[k:] + active[:k]:
+                        batches = batches or cfg["conc_batches"]
                         slot = runs.setdefault(variant, {}).setdefault(str(level), {}).setdefault(key, [None] * reps)
                         where = f"concurrent {variant} {level} in flight {key}"
                         try:
                             counts()  # from zero
-                            kind, r = run_concurrent_one(argv(base, level, variant, retries), env, cwd)
+                            kind, r = run_concurrent_one(argv(base, level, variant, retries, batches), env, cwd)
                             if kind == "missing":
                                 missing[key] = r
                                 log(f"{where}: MISSING {r}")
                                 continue
                             hits = counts()
                             # What the backend saw must be what the run claims: every call answered
-                            # once on the plain route, or every flaky id twice (503, then the retry).
-                            want = {"ok": warm + (calls if variant == "ok" else 0),
-                                    "flaky_twice": calls if variant == "flaky" else 0,
-                                    "flaky_hits": 2 * calls if variant == "flaky" else 0}
+                            # once on the plain route, or every flaky id twice (503, then the retry):
+                            # ids of their own in each timed batch, paycol_flaky_<batch>_<call>.
+                            timed = calls * batches
+                            want = {"ok": warm + (timed if variant == "ok" else 0),
+                                    "flaky_ids": timed if variant == "flaky" else 0,
+                                    "flaky_twice": timed if variant == "flaky" else 0,
+                                    "flaky_hits": 2 * timed if variant == "flaky" else 0}
                             got = {name: hits[name] for name in want}
-                            if r.get("ok") != calls or got != want:
-                                raise BenchError(f"{r.get('ok')}/{calls} calls ok ({r.get('first_error')}); backend hits "
-                                                 f"{got}, expected {want}")
+                            if r.get("ok") != timed or r.get("batches") != batches or got != want:
+                                raise BenchError(f"{r.get('ok')}/{timed} calls ok in {r.get('batches')}/{batches} "
+                                                 f"batches ({r.get('first_error')}); backend hits {got}, expected {want}")
                             slot[rep] = r
-                            log(f"{where:40s} rep {rep + 1}/{reps} {r['wall_ms']:8.1f} ms wall  "
-                                f"{r['user_ms']:6.1f} user + {r['sys_ms']:5.1f} sys ms CPU")
+                            log(f"{where:40s} rep {rep + 1}/{reps} {r['wall_ms']:8.1f} ms wall (median of {batches}, "
+                                f"{r['wall_min_ms']:.1f}–{r['wall_max_ms']:.1f})  "
+                                f"{r['user_ms']:6.1f} user + {r['sys_ms']:5.1f} sys ms CPU/batch")
                         except (BenchError, subprocess.TimeoutExpired, ValueError, KeyError) as e:
                             data.setdefault("errors", []).append(f"{where} rep {rep + 1}: {e}")
                             log(f"{where} rep {rep + 1}: ERROR {e}")
@@ -537,7 +553,7 @@ def conc_cpu(conc, variant, level, key):
 
 def conc_floor(conc, level):
     """Per repetition: the flaky floor CONC_BACKOFF_MS + 2 x RT, RT the raw C multi loop's median
-    single-attempt wall time (added to done) in the ok batch at the same level."""
+    single-attempt wall time (added to done) over its timed ok batches at the same level."""
     return [CONC_BACKOFF_MS + 2 * rt if rt is not None else None for rt in conc_metric(conc, "ok", level, "rawmulti", "rt_ms")]
 
 
@@ -794,17 +810,22 @@ def render(results, cfg, opts, command):
 
 def render_concurrent(conc, cfg, opts, add):
     levels, calls = cfg.get("conc_levels", CONC_LEVELS), cfg.get("conc_calls", CONC_CALLS)
+    batches = cfg.get("conc_batches", 1)  # a latest.json from before the K batches: one timed batch
     contenders = concurrent_contenders(opts)
     add(f"## Concurrent requests: batches of {calls} `retrieve` calls, a backend that answers after {CONC_DELAY_MS} ms")
     add("")
     add(f"A loopback nginx (1 worker, bench/nginx/delayed.conf) answers the recorded GET body and headers after "
         f"{CONC_DELAY_MS} ms (`ngx.sleep`). Each client process runs one untimed batch of ok calls at its level "
-        f"(connections opened, JIT warm; the sequential loop: 10 calls), then the timed batch of {calls}, at most N "
-        f"in flight over N keep-alive connections. Wall: ms for the whole batch. CPU: ms of the client process "
-        "during the batch, user and system apart (getrusage for C and Lua, process.cpuUsage for node: the sum is "
-        "exact, the split the kernel's tick sampling, coarse at a few ms). Ratios are taken within one repetition "
-        "against the raw C curl_multi loop at the same level. Every run is checked against the backend's hit "
-        "counts: each call answered, each flaky id hit exactly twice.")
+        f"(connections opened, JIT warm; the sequential loop: 10 calls), then {batches} timed batches of {calls} "
+        f"(the sequential loop: {CONC_SEQ_BATCHES}), at most N in flight over N keep-alive connections. Wall: ms for "
+        f"the whole batch, the median of {batches} batches per process (a batch at 100 in flight lasts ~25 ms, so "
+        "one noisy batch would move a single reading; each batch's wall and their min/max are in latest.json); "
+        "the cells give the median (min–max) of those medians over the repetitions. CPU: ms of the client process "
+        f"per batch (its CPU over the {batches} timed batches / {batches}), user and system apart (getrusage for C "
+        "and Lua, process.cpuUsage for node: the sum is exact, the split the kernel's tick sampling, coarse at a few "
+        "ms). Ratios are taken within one repetition against the raw C curl_multi loop at the same level. Every run "
+        "is checked against the backend's hit counts: each call answered, each flaky id hit exactly twice (every "
+        "timed batch has ids of its own, paycol_flaky_<batch>_<call>, so each meets the 503s).")
     add("")
     for variant in ("ok", "flaky"):
         rows = conc.get("runs", {}).get(variant)
@@ -813,22 +834,23 @@ def render_concurrent(conc, cfg, opts, add):
         if variant == "ok":
             add("### Every call answered 200")
             add("")
-            add("| client | in flight | wall ms/batch | wall vs raw C multi | user CPU ms | sys CPU ms | CPU vs raw C multi |")
+            add(f"| client | in flight | wall ms/batch (median of {batches}) | wall vs raw C multi | user CPU ms/batch "
+                "| sys CPU ms/batch | CPU vs raw C multi |")
             add("|---|---|---|---|---|---|---|")
         else:
             add(f"### Flaky: every call answered 503 (no Retry-After) once, then 200; one retry "
                 f"({CONC_BACKOFF_MS} ms backoff), {CONC_DELAY_MS} ms each answer")
             add("")
             add(f"Floor = {CONC_BACKOFF_MS} ms + 2 × RT, RT = the raw C multi loop's median single-call wall time "
-                "(one attempt, added to done) in the ok batch at the same level and repetition. It is the floor only "
+                "(one attempt, added to done) over the timed ok batches at the same level and repetition. It is the floor only "
                 f"when every call is in flight at once ({CONC_TARGET_LEVEL}): below that, the calls come in waves. "
                 "The raw C loop and medusa-lua `all` (a slot is held per request, medusa.tasks.scheduler, and the "
                 "retry's backoff is a timer) free a call's slot while it waits out its backoff; medusa-js's pool "
                 "workers keep theirs, so at 10 in flight they wait out ten backoffs one wave after another. The "
                 f"target is at {CONC_TARGET_LEVEL} in flight.")
             add("")
-            add("| client | in flight | wall ms/batch | wall vs raw C multi | wall / floor | user CPU ms | sys CPU ms "
-                "| CPU vs raw C multi |")
+            add(f"| client | in flight | wall ms/batch (median of {batches}) | wall vs raw C multi | wall / floor "
+                "| user CPU ms/batch | sys CPU ms/batch | CPU vs raw C multi |")
             add("|---|---|---|---|---|---|---|---|")
         for level in levels:
             raw_wall = conc_metric(conc, variant, level, "rawmulti", "wall_ms")
@@ -1139,7 +1161,8 @@ def main():
     unknown = set(groups) - set(GROUPS)
     if unknown:
         parser.error(f"unknown group(s) {', '.join(sorted(unknown))}; known: {' '.join(GROUPS)}")
-    cfg = dict(QUICK if opts.quick else FULL, nginx_conns=8, conc_levels=list(CONC_LEVELS), conc_calls=CONC_CALLS)
+    cfg = dict(QUICK if opts.quick else FULL, nginx_conns=8, conc_levels=list(CONC_LEVELS), conc_calls=CONC_CALLS,
+               conc_batches=CONC_BATCHES["quick" if opts.quick else "full"])
     cfg.update({k: v for k, v in (("reps", opts.reps), ("n", opts.n)) if v})
     # Only a full run replaces bench/results/latest.*; a partial or quick one goes to tmp/.
     full_run = not (opts.only or opts.quick or opts.reps or opts.n)

@@ -2,23 +2,27 @@
 -- luajit). A batch of CALLS paymentCollections.retrieve calls, either through medusa:all
 -- with maxInFlight = INFLIGHT (`all`) or as a plain loop of blocking calls (`seq`, the
 -- baseline; INFLIGHT is ignored). One untimed batch of ok calls first (connections, JIT; a
--- few calls for `seq`), then the timed batch. Prints one JSON line: wall and CPU (user and
--- sys apart: bench_rusage's getrusage, else os.clock split by cpu_split.lua's ticks) of the
--- timed batch in ms, and the calls that ended 200 with the recorded collection (ok).
--- Exits 3 with "missing: ..." when this medusa-lua has no medusa:all / maxInFlight yet.
+-- few calls for `seq`), then BATCHES timed batches (flaky: batch b asks for
+-- paycol_flaky_<b>_<i>, ids of its own, so every batch meets the 503s). Prints one JSON
+-- line, times in ms: wall_ms the median batch's wall (wall_min_ms, wall_max_ms and walls_ms
+-- for the record), user_ms and sys_ms the CPU per batch (over the timed batches / BATCHES,
+-- user and sys apart: bench_rusage's getrusage, else os.clock split by cpu_split.lua's
+-- ticks), and the calls of all timed batches that ended 200 with the recorded collection
+-- (ok). Exits 3 with "missing: ..." when this medusa-lua has no medusa:all / maxInFlight yet.
 --
---   lua5.4 bench/lua/concurrent.lua BASE_URL INFLIGHT ok|flaky MAX_RETRIES all|seq [CALLS]
+--   lua5.4 bench/lua/concurrent.lua BASE_URL INFLIGHT ok|flaky MAX_RETRIES all|seq BATCHES [CALLS]
 local Medusa = require "medusa"
 local core = require "medusa.core"
 
 local COLLECTION_ID = "paycol_01M8BYPHXRGD7ZHY4WRJND4H48"
 local SEQ_WARMUP = 10
 
-local base_url, inflight, variant, max_retries, mode, calls =
-  arg[1], tonumber(arg[2]), arg[3], tonumber(arg[4]), arg[5], tonumber(arg[6] or 100)
+local base_url, inflight, variant, max_retries, mode, batches, calls =
+  arg[1], tonumber(arg[2]), arg[3], tonumber(arg[4]), arg[5], tonumber(arg[6]), tonumber(arg[7] or 100)
 if not (base_url and inflight and inflight >= 1 and (variant == "ok" or variant == "flaky") and max_retries
-    and (mode == "all" or mode == "seq") and calls and calls >= 1) then
-  io.stderr:write("usage: concurrent.lua BASE_URL INFLIGHT ok|flaky MAX_RETRIES all|seq [CALLS]\n")
+    and (mode == "all" or mode == "seq") and batches and batches >= 1 and batches % 1 == 0
+    and calls and calls >= 1) then
+  io.stderr:write("usage: concurrent.lua BASE_URL INFLIGHT ok|flaky MAX_RETRIES all|seq BATCHES [CALLS]\n")
   os.exit(2)
 end
 
@@ -43,9 +47,10 @@ else
 end
 local pc = medusa.paymentCollections
 
-local function ids(kind, n)
+-- The n ids of one batch; flaky: those of batch number b.
+local function ids(kind, n, b)
   local list = {}
-  for i = 1, n do list[i] = kind == "flaky" and ("paycol_flaky_%03d"):format(i) or COLLECTION_ID end
+  for i = 1, n do list[i] = kind == "flaky" and ("paycol_flaky_%d_%03d"):format(b, i) or COLLECTION_ID end
   return list
 end
 
@@ -104,18 +109,32 @@ local function cpu_between(a, b)
 end
 
 local warm_n = mode == "seq" and math.min(SEQ_WARMUP, calls) or calls
-local wr, we = batch(ids("ok", warm_n))
+local wr, we = batch(ids("ok", warm_n, 0))
 local warm_ok, warm_err = count_ok(wr, we, warm_n)
 if warm_ok ~= warm_n then error(("warm-up batch: %d/%d ok: %s"):format(warm_ok, warm_n, tostring(warm_err))) end
 
-local list = ids(variant, calls)
-local cpu0, wall0 = cpu_now(), core.monotonic_ms()
-local results, errs = batch(list)
-local wall, cpu1 = core.monotonic_ms() - wall0, cpu_now()
-local user_ms, sys_ms = cpu_between(cpu0, cpu1)
-local ok, first_error = count_ok(results, errs, calls)
+local walls, user_ms, sys_ms, ok, first_error = {}, 0, 0, 0, nil
+for b = 1, batches do
+  local list = ids(variant, calls, b)
+  local cpu0, wall0 = cpu_now(), core.monotonic_ms()
+  local results, errs = batch(list)
+  walls[b] = core.monotonic_ms() - wall0
+  local user, sys = cpu_between(cpu0, cpu_now())
+  user_ms, sys_ms = user_ms + user, sys_ms + sys
+  local n_ok, err = count_ok(results, errs, calls)
+  ok, first_error = ok + n_ok, first_error or err
+end
+local sorted = {}
+for b = 1, batches do sorted[b] = walls[b] end
+table.sort(sorted)
+local mid = math.floor(batches / 2)
+local median = batches % 2 == 1 and sorted[mid + 1] or (sorted[mid] + sorted[mid + 1]) / 2
+local shown = {}
+for b = 1, batches do shown[b] = ("%.3f"):format(walls[b]) end
 
-io.write(('{"calls":%d,"wall_ms":%.3f,"user_ms":%.3f,"sys_ms":%.3f,"ok":%d,"cpu_from":"%s","first_error":%s}\n')
-  :format(calls, wall, user_ms, sys_ms, ok, has_rusage and "getrusage" or "os.clock+ticks",
+io.write(('{"calls":%d,"batches":%d,"wall_ms":%.3f,"wall_min_ms":%.3f,"wall_max_ms":%.3f,"walls_ms":[%s],'
+  .. '"user_ms":%.3f,"sys_ms":%.3f,"ok":%d,"cpu_from":"%s","first_error":%s}\n')
+  :format(calls, batches, median, sorted[1], sorted[batches], table.concat(shown, ","), user_ms / batches,
+          sys_ms / batches, ok, has_rusage and "getrusage" or "os.clock+ticks",
           first_error and json_string(first_error) or "null"))
 medusa:close()

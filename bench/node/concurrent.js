@@ -7,19 +7,24 @@
 // http.Agent with maxSockets INFLIGHT, the same connection count as the other contenders.
 // Retries are medusa-js's own (retry-axios: 503 retried, 500 ms backoff before retry 1).
 //
-// One untimed batch of ok calls first (connections, JIT), then the timed batch; prints one
-// JSON line: wall and CPU (process.cpuUsage, user and sys apart) of the timed batch in ms,
-// the calls that ended 200 with the recorded collection (ok) and the sockets it opened.
+// One untimed batch of ok calls first (connections, JIT), then BATCHES timed batches (flaky:
+// batch b asks for paycol_flaky_<b>_<i>, ids of its own, so every batch meets the 503s).
+// Prints one JSON line, times in ms: wall_ms the median batch's wall (wall_min_ms,
+// wall_max_ms and walls_ms for the record), user_ms and sys_ms the CPU per batch
+// (process.cpuUsage over the timed batches / BATCHES, user and sys apart); over all timed
+// batches: the calls that ended 200 with the recorded collection (ok) and the sockets opened.
 //
-//   node bench/node/concurrent.js BASE_URL INFLIGHT ok|flaky MAX_RETRIES [CALLS]
+//   node bench/node/concurrent.js BASE_URL INFLIGHT ok|flaky MAX_RETRIES BATCHES [CALLS]
 "use strict";
 const http = require("http");
 
 const COLLECTION_ID = "paycol_01M8BYPHXRGD7ZHY4WRJND4H48";
-const [baseUrl, inflightArg, variant, retriesArg, callsArg] = process.argv.slice(2);
-const inflight = Number(inflightArg), maxRetries = Number(retriesArg), calls = Number(callsArg || 100);
-if (!baseUrl || !(inflight >= 1) || !["ok", "flaky"].includes(variant) || !(maxRetries >= 0) || !(calls >= 1)) {
-  console.error("usage: concurrent.js BASE_URL INFLIGHT ok|flaky MAX_RETRIES [CALLS]");
+const [baseUrl, inflightArg, variant, retriesArg, batchesArg, callsArg] = process.argv.slice(2);
+const inflight = Number(inflightArg), maxRetries = Number(retriesArg), batches = Number(batchesArg);
+const calls = Number(callsArg || 100);
+if (!baseUrl || !(inflight >= 1) || !["ok", "flaky"].includes(variant) || !(maxRetries >= 0)
+    || !Number.isInteger(batches) || !(batches >= 1) || !(calls >= 1)) {
+  console.error("usage: concurrent.js BASE_URL INFLIGHT ok|flaky MAX_RETRIES BATCHES [CALLS]");
   process.exit(2);
 }
 
@@ -35,9 +40,10 @@ agent.createConnection = (...args) => { newConnections++; return createConnectio
 medusa.client.axiosClient.defaults.httpAgent = agent;
 const pc = medusa.paymentCollections;
 
-function ids(kind) {
+// The ids of one batch; flaky: those of batch number b.
+function ids(kind, b) {
   return Array.from({ length: calls }, (_, i) =>
-    kind === "flaky" ? `paycol_flaky_${String(i + 1).padStart(3, "0")}` : COLLECTION_ID);
+    kind === "flaky" ? `paycol_flaky_${b}_${String(i + 1).padStart(3, "0")}` : COLLECTION_ID);
 }
 
 // results[i]: what call i resolved to, or the error it rejected with.
@@ -69,15 +75,28 @@ function countOk(results) {
 }
 
 (async () => {
-  const warm = countOk(await batch(ids("ok")));
+  const warm = countOk(await batch(ids("ok", 0)));
   if (warm.ok !== calls) throw new Error(`warm-up batch: ${warm.ok}/${calls} ok: ${warm.firstError}`);
-  const list = ids(variant);
   newConnections = 0;
-  const wall0 = process.hrtime.bigint(), cpu0 = process.cpuUsage();
-  const results = await batch(list);
-  const cpu = process.cpuUsage(cpu0), wall = Number(process.hrtime.bigint() - wall0) / 1e6;
-  const { ok, firstError } = countOk(results);
-  console.log(JSON.stringify({ calls, wall_ms: wall, user_ms: cpu.user / 1e3, sys_ms: cpu.system / 1e3, ok,
+  const walls = [];
+  let user = 0, sys = 0, ok = 0, firstError = null;
+  for (let b = 1; b <= batches; b++) {
+    const list = ids(variant, b);
+    const cpu0 = process.cpuUsage(), wall0 = process.hrtime.bigint();
+    const results = await batch(list);
+    walls.push(Number(process.hrtime.bigint() - wall0) / 1e6);
+    const cpu = process.cpuUsage(cpu0);
+    user += cpu.user / 1e3;
+    sys += cpu.system / 1e3;
+    const counted = countOk(results);
+    ok += counted.ok;
+    firstError = firstError || counted.firstError;
+  }
+  const sorted = [...walls].sort((a, b) => a - b), mid = sorted.length >> 1;
+  const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  console.log(JSON.stringify({ calls, batches, wall_ms: median, wall_min_ms: sorted[0],
+                               wall_max_ms: sorted[sorted.length - 1], walls_ms: walls,
+                               user_ms: user / batches, sys_ms: sys / batches, ok,
                                new_connections: newConnections, first_error: firstError }));
   process.exit(0);
 })().catch((e) => { console.error("concurrent.js:", e && e.message || e); process.exit(1); });
