@@ -217,6 +217,14 @@ static int l_multi_add(lua_State *L) {
   t->done = 0;
   m->active++;
   set_anchor(L, m, t->id, 2);
+  /* Started here rather than at the next step(): adding asks for libcurl's timer at once,
+   * and honouring it now sends this request (on a pooled connection) or starts its
+   * connect while the caller prepares the next ones, instead of after all of them. */
+  if (m->deadline_ms >= 0 && now_ms() >= m->deadline_ms) {
+    int running;
+    m->deadline_ms = -1;
+    curl_multi_socket_action(m->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+  }
   lua_pushinteger(L, t->id);
   return 1;
 }

@@ -33,7 +33,7 @@ local function pack(...) return { n = select("#", ...), ... } end
 ---------------------------------------------------------------------------------------
 
 local by_coroutine = setmetatable({}, { __mode = "k" }) -- coroutine -> its task
-local ready, ready_head, ready_tail = {}, 1, 0            -- FIFO of {task, values}
+local ready, ready_head, ready_tail = {}, 1, 0            -- FIFO of tasks to resume
 local timers, timer_seq = {}, 0                           -- binary heap on (due, seq)
 local lanes = {}                                          -- every open lane, in creation order
 local poller                                              -- one fd over every lane's multi
@@ -47,9 +47,12 @@ local function wake_loop()
   if the_loop and not turning then poller:wake() end
 end
 
-local function push_ready(task, ...)
+-- A task is resumed with at most two values (a transport's response, failure): kept on
+-- the task rather than in a table per wake-up, as a batch makes hundreds of these.
+local function push_ready(task, a, b)
   ready_tail = ready_tail + 1
-  ready[ready_tail] = { task, pack(...) }
+  ready[ready_tail] = task
+  task.resume_a, task.resume_b = a, b
   wake_loop()
 end
 
@@ -282,12 +285,16 @@ end
 
 local function run_ready()
   while ready_head <= ready_tail do
-    local entry = ready[ready_head]
+    local task = ready[ready_head]
     ready[ready_head] = nil
     ready_head = ready_head + 1
-    local task, values = entry[1], entry[2]
-    if task.state == "running" then run(task, unpack(values, 1, values.n)) end
+    if task.state == "running" then
+      local a, b = task.resume_a, task.resume_b
+      task.resume_a, task.resume_b = nil, nil
+      run(task, a, b)
+    end
   end
+  ready_head, ready_tail = 1, 0 -- empty: start again at 1, so the array part is reused
 end
 
 local function fire_timers()
