@@ -28,9 +28,12 @@ LUA_DEV_5.3 := liblua5.3-dev
 LUA_DEV_5.4 := liblua5.4-dev
 deps_build  = gcc make pkg-config lua$(1) $(LUA_DEV_$(1)) libcurl4-openssl-dev
 DEPS_BUILD := $(call deps_build,5.4)
+# The event loops examples/cqueues_loop.lua and examples/luv_loop.lua run medusa's tasks in
+# (Debian builds both for every PUC Lua and LuaJIT); the demo runs them.
+DEPS_DEMO  := python3 lua-cqueues lua-luv
 # Every PUC Lua with its headers: rockspec_spec installs the rock for each of them.
 DEPS_TEST  := $(DEPS_BUILD) $(foreach v,5.1 5.2 5.3,lua$(v) $(LUA_DEV_$(v))) \
-              lua-cjson lua-busted python3 curl perl luarocks tmux
+              lua-cjson lua-busted python3 curl perl luarocks tmux $(DEPS_DEMO)
 
 SPECS      ?= spec/*_spec.lua
 LUA_ENV    := LUA_PATH='lua/?.lua;lua/?/init.lua;spec/?.lua;;' LUA_CPATH='build/5.4/?.so;;'
@@ -63,7 +66,7 @@ test-lua54: deps-test all build/5.4/medusa/core.so
 	$(LUA_ENV) prove --exec '$(LUA54) /usr/bin/busted -o TAP' $(SPECS)
 
 demo: all
-	@tools/ensure-deps python3
+	@tools/ensure-deps $(DEPS_DEMO)
 	$(LUA_ENV) $(LUA54) examples/demo.lua
 
 clean:

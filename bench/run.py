@@ -24,17 +24,26 @@ BENCH = os.path.join(ROOT, "bench")
 RESULTS = os.path.join(BENCH, "results")
 TMP = os.path.join(RESULTS, "tmp")
 RAW_CURL = os.path.join(BENCH, "build", "raw_curl")
+RAW_MULTI = os.path.join(BENCH, "build", "raw_multi")
 LUA_SYM = os.path.join(BENCH, "build", "lua_sym")
 NODE_DIR = os.path.join(BENCH, "node")
 COLLECTION_ID = payloads.COLLECTION_ID
 POST_BODY = '{"provider_id":"manual"}'
-GROUPS = ("get", "post", "codec", "startup", "nginx")
+GROUPS = ("get", "post", "codec", "startup", "nginx", "concurrent")
 NAN = float("nan")
 
 FULL = dict(n=20000, warmup=1000, long_warmup=20000, reps=5, wrk_s=3, startup_runs=20,
             small_iter=100000, big_iter=40)
 QUICK = dict(n=3000, warmup=1000, long_warmup=5000, reps=3, wrk_s=1, startup_runs=8,
              small_iter=20000, big_iter=8)
+# The `concurrent` group: batches of CONC_CALLS calls at each in-flight level, against the
+# backend that answers after CONC_DELAY_MS; a flaky call costs one retry after CONC_BACKOFF_MS
+# (medusa-lua's, medusa-js's and raw_multi's wait before retry 1 without Retry-After).
+CONC_LEVELS = (10, 50, 100)
+CONC_CALLS = 100
+CONC_DELAY_MS = 20
+CONC_BACKOFF_MS = 500
+CONC_TARGET_LEVEL = 100
 
 
 class BenchError(Exception):
@@ -176,6 +185,26 @@ def start_upstream(paths):
         "MANAGE_ETAG": nginx_quote(exchanges["manage-session"]["etag"]),
         "SET_COOKIE": nginx_quote(exchanges["get-default"]["set-cookie"]),
     }).start()
+
+
+def start_delayed(paths):
+    """The 20 ms backend of the `concurrent` group (bench/nginx/delayed.conf)."""
+    headers = payloads.recorded("get-default")["response"]["headers"]
+    return Nginx("nginx-delayed", "delayed.conf", {
+        "ROOT": ROOT,
+        "COLLECTION_ID": COLLECTION_ID,
+        "GET_BODY_PATH": paths["get"],
+        "GET_ETAG": nginx_quote(headers["etag"]),
+        "SET_COOKIE": nginx_quote(headers["set-cookie"]),
+    }).start()
+
+
+def http_get(url, timeout=10):
+    """(status, body) of one GET, through curl (also a check of what a server sends)."""
+    p = subprocess.run(["curl", "-s", "-o", "-", "-w", "\n%{http_code}", url], capture_output=True, text=True,
+                       timeout=timeout)
+    body, _, code = p.stdout.rpartition("\n")
+    return int(code or 0), body
 
 
 def wrk_rps(url, seconds, connections=1, script=None):
@@ -394,6 +423,97 @@ def measure_nginx(cfg, opts, upstream, data, log):
         edge.stop()
 
 
+def concurrent_contenders(opts):
+    """(key, label, variants, argv(base, level, variant, retries), env, cwd, warm-up calls) in table order."""
+    env54 = lua_env(f"{ROOT}/build/5.4/?.so;{BENCH}/build/5.4/?.so")
+    envjit = lua_env(f"{opts.luajit_cpath};{BENCH}/build/luajit/?.so")
+    script = os.path.join(BENCH, "lua", "concurrent.lua")
+    both = ("ok", "flaky")
+
+    def lua(interp, mode):
+        return lambda base, level, variant, retries: [interp, script, base, str(level), variant, str(retries), mode]
+    return [
+        ("rawmulti", "C, curl_multi, N easy handles reused (bench/raw_multi.c)", both,
+         lambda base, level, variant, retries: [RAW_MULTI, base, str(level), variant, str(retries)], None, ROOT, CONC_CALLS),
+        ("js", "medusa-js 6.1.10, Promise.all over N workers, keep-alive agent maxSockets N", both,
+         lambda base, level, variant, retries: ["node", os.path.join(NODE_DIR, "concurrent.js"), base, str(level),
+                                                variant, str(retries)], None, NODE_DIR, CONC_CALLS),
+        ("lua54_all", "medusa-lua `all`, maxInFlight N, lua5.4", both, lua("lua5.4", "all"), env54, ROOT, CONC_CALLS),
+        ("luajit_all", "medusa-lua `all`, maxInFlight N, luajit", both, lua("luajit", "all"), envjit, ROOT, CONC_CALLS),
+        # 100 calls one after the other: level-independent, run at every level for a side-by-side
+        # baseline. Not on the flaky route, where it would wait out 100 backoffs (~54 s a batch).
+        ("lua54_seq", "medusa-lua, sequential loop of blocking calls, lua5.4 (baseline)", ("ok",),
+         lua("lua5.4", "seq"), env54, ROOT, 10),
+    ]
+
+
+def run_concurrent_one(argv, env, cwd):
+    """The contender's JSON line; ("missing", why) when it exits 3 saying what it lacks."""
+    p = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, timeout=180)
+    if p.returncode == 3 and "missing:" in p.stderr:
+        return "missing", p.stderr[p.stderr.index("missing:") + 8:].strip()[:400]
+    if p.returncode != 0:
+        raise BenchError(f"{' '.join(os.path.basename(a) for a in argv[:3])}... exited {p.returncode}: "
+                         f"{p.stderr.strip()[-400:]}")
+    return "ok", json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def measure_concurrent(cfg, opts, paths, data, log):
+    delayed = start_delayed(paths)
+    base = f"http://127.0.0.1:{delayed.port}"
+    levels, calls, reps = cfg["conc_levels"], cfg["conc_calls"], cfg["reps"]
+    contenders = concurrent_contenders(opts)
+    missing = data.setdefault("missing", {})
+    runs = data.setdefault("runs", {})
+
+    def counts():
+        code, body = http_get(base + "/_bench/reset")
+        if code != 200:
+            raise BenchError(f"delayed backend /_bench/reset answered {code}: {body[:200]} {delayed.error_log()[-300:]}")
+        return json.loads(body)
+    try:
+        status, body = http_get(f"{base}/store/payment-collections/{COLLECTION_ID}")
+        with open(paths["get"], encoding="utf-8") as f:
+            if status != 200 or body != f.read():
+                raise BenchError(f"delayed backend answered {status} and not the recorded body: {body[:200]}")
+        for rep in range(reps):
+            for variant in ("ok", "flaky"):
+                retries = 1 if variant == "flaky" else 0
+                for level in levels:
+                    active = [c for c in contenders if variant in c[2] and c[0] not in missing]
+                    if not active:
+                        continue
+                    k = rep % len(active)
+                    for key, _label, _variants, argv, env, cwd, warm in active[k:] + active[:k]:
+                        slot = runs.setdefault(variant, {}).setdefault(str(level), {}).setdefault(key, [None] * reps)
+                        where = f"concurrent {variant} {level} in flight {key}"
+                        try:
+                            counts()  # from zero
+                            kind, r = run_concurrent_one(argv(base, level, variant, retries), env, cwd)
+                            if kind == "missing":
+                                missing[key] = r
+                                log(f"{where}: MISSING {r}")
+                                continue
+                            hits = counts()
+                            # What the backend saw must be what the run claims: every call answered
+                            # once on the plain route, or every flaky id twice (503, then the retry).
+                            want = {"ok": warm + (calls if variant == "ok" else 0),
+                                    "flaky_twice": calls if variant == "flaky" else 0,
+                                    "flaky_hits": 2 * calls if variant == "flaky" else 0}
+                            got = {name: hits[name] for name in want}
+                            if r.get("ok") != calls or got != want:
+                                raise BenchError(f"{r.get('ok')}/{calls} calls ok ({r.get('first_error')}); backend hits "
+                                                 f"{got}, expected {want}")
+                            slot[rep] = r
+                            log(f"{where:40s} rep {rep + 1}/{reps} {r['wall_ms']:8.1f} ms wall  "
+                                f"{r['user_ms']:6.1f} user + {r['sys_ms']:5.1f} sys ms CPU")
+                        except (BenchError, subprocess.TimeoutExpired, ValueError, KeyError) as e:
+                            data.setdefault("errors", []).append(f"{where} rep {rep + 1}: {e}")
+                            log(f"{where} rep {rep + 1}: ERROR {e}")
+    finally:
+        delayed.stop()
+
+
 # ---------------------------------------------------------------------------------------
 # verdicts, table, chart
 # ---------------------------------------------------------------------------------------
@@ -404,6 +524,25 @@ def req_metric(data, op, key, metric):
 
 def codec_metric(data, payload, op, key, metric):
     return [r.get(metric) if r else None for r in data.get(payload, {}).get(op, {}).get(key, [])]
+
+
+def conc_metric(conc, variant, level, key, metric):
+    return [r.get(metric) if r else None for r in conc.get("runs", {}).get(variant, {}).get(str(level), {}).get(key, [])]
+
+
+def conc_cpu(conc, variant, level, key):
+    return [r["user_ms"] + r["sys_ms"] if r else None
+            for r in conc.get("runs", {}).get(variant, {}).get(str(level), {}).get(key, [])]
+
+
+def conc_floor(conc, level):
+    """Per repetition: the flaky floor CONC_BACKOFF_MS + 2 x RT, RT the raw C multi loop's median
+    single-attempt wall time (added to done) in the ok batch at the same level."""
+    return [CONC_BACKOFF_MS + 2 * rt if rt is not None else None for rt in conc_metric(conc, "ok", level, "rawmulti", "rt_ms")]
+
+
+def conc_vs_floor(conc, level, key):
+    return paired(conc_metric(conc, "flaky", level, key, "wall_ms"), conc_floor(conc, level), lambda w, f: w / f)
 
 
 def rss_delta(codec, payload, key):
@@ -462,6 +601,31 @@ def verdicts(results):
         s = spread(startup["lua54_medusa"])
         rows.append(("`lua5.4 -e 'require \"medusa\"'`, whole process", fmt_spread(s, 1, " ms"), "< 10 ms",
                      "PASS" if s[0] < 10 else "FAIL", 10 / s[0], "require\\nmedusa"))
+    conc = results.get("concurrent", {})
+    if conc:
+        lvl = CONC_TARGET_LEVEL
+        for key, interp in (("lua54_all", "lua5.4"), ("luajit_all", "luajit")):
+            short = "5.4" if key == "lua54_all" else "jit"
+            wall = conc_metric(conc, "ok", lvl, key, "wall_ms")
+            checks = [
+                (f"concurrent, {lvl} in flight, medusa-lua `all` ({interp}): wall per batch vs the raw C curl_multi loop",
+                 f"conc {lvl}\\n{short} vs C", paired(wall, conc_metric(conc, "ok", lvl, "rawmulti", "wall_ms"),
+                                                   lambda a, b: a / b), 1.15, "≤"),
+                (f"concurrent, {lvl} in flight, medusa-lua `all` ({interp}): wall per batch vs medusa-js Promise.all",
+                 f"conc {lvl}\\n{short} vs js", paired(wall, conc_metric(conc, "ok", lvl, "js", "wall_ms"),
+                                                    lambda a, b: a / b), 1.0, "<"),
+                (f"flaky (503 once per call), {lvl} in flight, medusa-lua `all` ({interp}): wall vs "
+                 f"{CONC_BACKOFF_MS} ms backoff + 2 × round trip (the raw C multi loop's median call at {lvl})",
+                 f"flaky {lvl}\\n{short}", conc_vs_floor(conc, lvl, key), 1.2, "≤"),
+            ]
+            for name, short_label, values, need, op in checks:
+                s = spread(values)
+                if s is None:
+                    why = conc.get("missing", {}).get(key)
+                    rows.append((name, f"not measured: {why}" if why else "n/a", f"{op} {need:g}×", "n/a", None, short_label))
+                    continue
+                ok = s[0] < need if op == "<" else s[0] <= need
+                rows.append((name, fmt_ratio(s), f"{op} {need:g}×", "PASS" if ok else "FAIL", need / s[0], short_label))
     if ngx:
         if ngx.get("skipped") or ngx.get("error"):
             rows.append(("nginx: cosocket-transport handler req/s vs bare cosocket + cjson",
@@ -614,6 +778,9 @@ def render(results, cfg, opts, command):
             add(f"| `retrieve` through medusa-lua's cosocket transport | {fmt_spread(spread(ngx.get('/medusa', [])))} |")
             add(f"| bare cosocket GET + `cjson.decode` (the limit) | {fmt_spread(spread(ngx.get('/bare', [])))} |")
         add("")
+    conc = results.get("concurrent")
+    if conc:
+        render_concurrent(conc, cfg, opts, add)
     errors = [e for part in results.values() if isinstance(part, dict) for e in part.get("errors", [])]
     if errors:
         add("## Errors")
@@ -623,6 +790,78 @@ def render(results, cfg, opts, command):
         add("")
     add("Chart: `latest.svg` (and `latest.png`) next to this file.")
     return "\n".join(lines) + "\n", rows
+
+
+def render_concurrent(conc, cfg, opts, add):
+    levels, calls = cfg.get("conc_levels", CONC_LEVELS), cfg.get("conc_calls", CONC_CALLS)
+    contenders = concurrent_contenders(opts)
+    add(f"## Concurrent requests: batches of {calls} `retrieve` calls, a backend that answers after {CONC_DELAY_MS} ms")
+    add("")
+    add(f"A loopback nginx (1 worker, bench/nginx/delayed.conf) answers the recorded GET body and headers after "
+        f"{CONC_DELAY_MS} ms (`ngx.sleep`). Each client process runs one untimed batch of ok calls at its level "
+        f"(connections opened, JIT warm; the sequential loop: 10 calls), then the timed batch of {calls}, at most N "
+        f"in flight over N keep-alive connections. Wall: ms for the whole batch. CPU: ms of the client process "
+        "during the batch, user and system apart (getrusage for C and Lua, process.cpuUsage for node: the sum is "
+        "exact, the split the kernel's tick sampling, coarse at a few ms). Ratios are taken within one repetition "
+        "against the raw C curl_multi loop at the same level. Every run is checked against the backend's hit "
+        "counts: each call answered, each flaky id hit exactly twice.")
+    add("")
+    for variant in ("ok", "flaky"):
+        rows = conc.get("runs", {}).get(variant)
+        if not rows:
+            continue
+        if variant == "ok":
+            add("### Every call answered 200")
+            add("")
+            add("| client | in flight | wall ms/batch | wall vs raw C multi | user CPU ms | sys CPU ms | CPU vs raw C multi |")
+            add("|---|---|---|---|---|---|---|")
+        else:
+            add(f"### Flaky: every call answered 503 (no Retry-After) once, then 200; one retry "
+                f"({CONC_BACKOFF_MS} ms backoff), {CONC_DELAY_MS} ms each answer")
+            add("")
+            add(f"Floor = {CONC_BACKOFF_MS} ms + 2 × RT, RT = the raw C multi loop's median single-call wall time "
+                "(one attempt, added to done) in the ok batch at the same level and repetition. It is the floor only "
+                f"when every call is in flight at once ({CONC_TARGET_LEVEL}): below that, the calls come in waves. "
+                "The raw C loop and medusa-lua `all` (a slot is held per request, medusa.tasks.scheduler, and the "
+                "retry's backoff is a timer) free a call's slot while it waits out its backoff; medusa-js's pool "
+                "workers keep theirs, so at 10 in flight they wait out ten backoffs one wave after another. The "
+                f"target is at {CONC_TARGET_LEVEL} in flight.")
+            add("")
+            add("| client | in flight | wall ms/batch | wall vs raw C multi | wall / floor | user CPU ms | sys CPU ms "
+                "| CPU vs raw C multi |")
+            add("|---|---|---|---|---|---|---|---|")
+        for level in levels:
+            raw_wall = conc_metric(conc, variant, level, "rawmulti", "wall_ms")
+            raw_cpu = conc_cpu(conc, variant, level, "rawmulti")
+            for key, label, variants, *_ in contenders:
+                if variant not in variants:
+                    continue
+                wall = conc_metric(conc, variant, level, key, "wall_ms")
+                if not any(v is not None for v in wall):
+                    cells = ["not measured (below)" if key in conc.get("missing", {}) else "failed (see Errors)"] \
+                        + ["—"] * (4 if variant == "ok" else 5)
+                else:
+                    cells = [fmt_spread(spread(wall), 1),
+                             "1.00×" if key == "rawmulti" else fmt_ratio(spread(paired(wall, raw_wall, lambda a, b: a / b)))]
+                    if variant == "flaky":
+                        cells.append(fmt_ratio(spread(conc_vs_floor(conc, level, key))))
+                    cells += [fmt_spread(spread(conc_metric(conc, variant, level, key, "user_ms")), 1),
+                              fmt_spread(spread(conc_metric(conc, variant, level, key, "sys_ms")), 1),
+                              "1.00×" if key == "rawmulti" else
+                              fmt_ratio(spread(paired(conc_cpu(conc, variant, level, key), raw_cpu, lambda a, b: a / b)))]
+                shown_level = "1 (sequential)" if key == "lua54_seq" else str(level)
+                add(f"| {label} | {shown_level} | " + " | ".join(cells) + " |")
+        add("")
+        if variant == "ok":
+            rt = [f"{level}: {fmt_spread(spread(conc_metric(conc, 'ok', level, 'rawmulti', 'rt_ms')), 1, ' ms')}"
+                  for level in levels]
+            add("RT, the raw C multi loop's median single-call wall time: " + "; ".join(rt) + ".")
+            add("")
+    if conc.get("missing"):
+        for key, why in conc["missing"].items():
+            label = next((c[1] for c in contenders if c[0] == key), key)
+            add(f"- not measured: {label}: {why}")
+        add("")
 
 
 def write_chart(results, cfg, opts, rows, out_svg):
@@ -900,7 +1139,7 @@ def main():
     unknown = set(groups) - set(GROUPS)
     if unknown:
         parser.error(f"unknown group(s) {', '.join(sorted(unknown))}; known: {' '.join(GROUPS)}")
-    cfg = dict(QUICK if opts.quick else FULL, nginx_conns=8)
+    cfg = dict(QUICK if opts.quick else FULL, nginx_conns=8, conc_levels=list(CONC_LEVELS), conc_calls=CONC_CALLS)
     cfg.update({k: v for k, v in (("reps", opts.reps), ("n", opts.n)) if v})
     # Only a full run replaces bench/results/latest.*; a partial or quick one goes to tmp/.
     full_run = not (opts.only or opts.quick or opts.reps or opts.n)
@@ -942,6 +1181,8 @@ def main():
             measure_startup(cfg, opts, results.setdefault("startup", {}), log)
         if "nginx" in groups:
             measure_nginx(cfg, opts, upstream, results.setdefault("nginx", {}), log)
+        if "concurrent" in groups:
+            measure_concurrent(cfg, opts, paths, results.setdefault("concurrent", {}), log)
     finally:
         Nginx.stop_all()
 

@@ -2,14 +2,19 @@
 -- of faults, to show that the client's memory stays flat: RSS is read after a warm-up and
 -- at the end (after a full GC each time), and the run fails if it grew by 1 MiB or more.
 -- Not part of `make test`: `make soak` (SOAK_REQUESTS=100000 by default) runs it.
+-- With "all" the requests go through medusa:all, 100 tasks a batch on maxInFlight 20
+-- (the multi handle, its transfers and the scheduler instead of the blocking handle):
+-- `make soak-tasks`, part of `make test`.
 --
---   lua5.4 bench/soak.lua [REQUESTS] [WARMUP]   (LUA_PATH/LUA_CPATH as for the specs)
+--   lua5.4 bench/soak.lua [REQUESTS] [WARMUP] [all]   (LUA_PATH/LUA_CPATH as for the specs)
 local Medusa = require "medusa"
 local Server = require "support.server"
 local core = require "medusa.core"
 
 local REQUESTS = tonumber(arg[1]) or 100000
 local WARMUP = tonumber(arg[2]) or math.min(10000, REQUESTS // 10)
+local THROUGH_ALL = arg[3] == "all"
+local BATCH = 100
 local FAULT_EVERY = 250
 local LIMIT_KIB = 1024
 local CAP = 64 * 1024
@@ -45,27 +50,39 @@ end
 
 local srv = Server.start { mode = "script" }
 local ok, err = pcall(function()
-  local medusa = Medusa.new { baseUrl = srv.url, maxRetries = 1, timeout = 300, maxResponseBytes = CAP }
+  local medusa = Medusa.new { baseUrl = srv.url, maxRetries = 1, timeout = 300, maxResponseBytes = CAP,
+    maxInFlight = 20 }
   local pc = medusa.paymentCollections
   local outcomes, fault_no = {}, 0
   local rss0, heap0
   local t0 = core.monotonic_ms()
-  print(("soak: %d requests on one client, a fault every %d (%d kinds), RSS after %d warm-up requests"):format(
-    REQUESTS, FAULT_EVERY, #FAULTS, WARMUP))
+  print(("soak: %d requests on one client%s, a fault every %d (%d kinds), RSS after %d warm-up requests"):format(
+    REQUESTS, THROUGH_ALL and (" through medusa:all, %d tasks a batch"):format(BATCH) or "", FAULT_EVERY, #FAULTS, WARMUP))
+  local function call(i)
+    if i % 4 == 0 then return pc.managePaymentSession("paycol_soak", { provider_id = "manual" }) end
+    return pc.retrieve("paycol_soak", i % 8 == 1 and { expand = "region" } or nil)
+  end
+  local function count(res, e)
+    local key = res and "ok" or e.type
+    outcomes[key] = (outcomes[key] or 0) + 1
+  end
+  local batch = {}
   for i = 1, REQUESTS do
     if i % FAULT_EVERY == 0 then
       if i % 10000 == 0 then srv:reset() end -- the server's own request log stays small
       fault_no = fault_no + 1
       srv:append { FAULTS[(fault_no - 1) % #FAULTS + 1].step }
     end
-    local res, e
-    if i % 4 == 0 then
-      res, e = pc.managePaymentSession("paycol_soak", { provider_id = "manual" })
+    if THROUGH_ALL then
+      batch[#batch + 1] = function() return call(i) end
+      if #batch == BATCH or i == REQUESTS then
+        local results, errs = medusa:all(batch)
+        for k = 1, results.n do count(results[k], errs[k]) end
+        batch = {}
+      end
     else
-      res, e = pc.retrieve("paycol_soak", i % 8 == 1 and { expand = "region" } or nil)
+      count(call(i))
     end
-    local key = res and "ok" or e.type
-    outcomes[key] = (outcomes[key] or 0) + 1
     if i == WARMUP then
       rss0, heap0 = settle()
       print(("soak: after warm-up (%d): RSS %d KiB, Lua heap %.0f KiB"):format(i, rss0, heap0))

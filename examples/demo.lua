@@ -49,6 +49,13 @@ local ok, err = pcall(function()
   env2.MEDUSA_SESSION_IDS = out:match("MEDUSA_SESSION_IDS=(%S+)")
   run("authorize both in one batch", "authorize_payment_sessions_batch.lua", env2)
 
+  -- Several calls at once, as tasks inside an event loop the program already runs.
+  local several = {}
+  for i = 1, 3 do several[i] = store:new_collection(1000 * i).id end
+  local env3 = { MEDUSA_COLLECTION_IDS = table.concat(several, ",") }
+  run("three calls at once inside a cqueues program", "cqueues_loop.lua", env3)
+  run("three calls at once inside a libuv program (luv)", "luv_loop.lua", env3)
+
   run("what a failure looks like", "errors.lua", {})
   run("log in, per client", "auth.lua", { MEDUSA_EMAIL = "demo@example.com", MEDUSA_PASSWORD = "demo-password" })
 end)

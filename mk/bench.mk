@@ -2,7 +2,7 @@
 # bench/results/latest.md (printed too) and bench/results/latest.svg; `make bench-profile`
 # writes bench/results/profile.md (callgrind instruction counts). Benchmarks are not tests:
 # nothing here is in TEST_TARGETS.
-#   make bench BENCH_ONLY=get,codec   groups: get post codec startup nginx
+#   make bench BENCH_ONLY=get,codec   groups: get post codec startup nginx concurrent
 #   make bench QUICK=1                fewer requests and repetitions (a quick look, ~1 min)
 #   make bench BENCH_REPS=3 BENCH_N=5000
 # Only a full run replaces bench/results/latest.*; the others write bench/results/tmp/latest.*.
@@ -35,6 +35,19 @@ bench/build/raw_curl: bench/raw_curl.c | bench-deps
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -g $(WARN) $< -o $@ $(CURL_LIBS)
 
+# The `concurrent` group's raw C contender: one curl_multi handle, N transfers in flight.
+bench/build/raw_multi: bench/raw_multi.c | bench-deps
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g $(WARN) $< -o $@ $(CURL_LIBS)
+
+# getrusage for the Lua contenders of `concurrent` (user and sys CPU of one batch apart).
+bench/build/5.4/bench_rusage.so: bench/lua_rusage.c | bench-deps
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g $(WARN) $(SHARED) $(LUA54_INC) $< -o $@
+bench/build/luajit/bench_rusage.so: bench/lua_rusage.c | bench-deps
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g $(WARN) $(SHARED) -I/usr/include/luajit-2.1 $< -o $@
+
 # Debian's lua5.4 is stripped; the same static liblua with symbols, for callgrind.
 bench/build/lua_sym: bench/lua_sym.c | bench-deps
 	@mkdir -p $(dir $@)
@@ -45,7 +58,8 @@ bench/node/node_modules/.package-lock.json: bench/node/package.json bench/node/p
 	cd bench/node && npm ci --ignore-scripts --no-audit --no-fund
 	@touch $@
 
-BENCH_INPUTS := all bench-deps bench/build/raw_curl $(BENCH_LUAJIT_CORE) bench/node/node_modules/.package-lock.json
+BENCH_INPUTS := all bench-deps bench/build/raw_curl bench/build/raw_multi bench/build/5.4/bench_rusage.so \
+                bench/build/luajit/bench_rusage.so $(BENCH_LUAJIT_CORE) bench/node/node_modules/.package-lock.json
 
 bench: $(BENCH_INPUTS)
 	$(PYTHON3_BENCH) bench/run.py $(BENCH_ARGS)

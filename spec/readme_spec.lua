@@ -12,7 +12,7 @@ end
 
 -- The sections whose Lua blocks this spec runs with the prelude below; the intro's example
 -- and the Quick start need `make store` and run in store_command_spec.lua.
-local SECTIONS = { "API reference", "Methods", "Hooks and the debug log" }
+local SECTIONS = { "API reference", "Methods", "Hooks and the debug log", "Concurrency" }
 local ELSEWHERE = { "", "Quick start" }
 
 local function section_blocks(name)

@@ -512,6 +512,203 @@ describe("server.py in script mode", function()
     local t = timed { "--max-time", "3", "http://127.0.0.1:" .. port .. "/" }
     assert.are.equal(7, t.rc, t.err)
   end)
+
+  it("match steps: each request takes its own step whatever the order; others fall through", function()
+    local steps = {
+      { match = "/ids/a", status = 404 },
+      { match = "/ids/b", status = 503 },
+      { match = "/ids/b", status = 200, body = "b2" },
+      { match = "?q=\195\169", status = 202 }, -- exact bytes of the target
+    }
+    srv:script(steps)
+    local b1 = http("GET", srv.url .. "/ids/b")
+    assert.are.equal(503, b1.status)
+    local x = http("GET", srv.url .. "/ids/x") -- no step matches: the default, nothing consumed
+    assert.are.equal(200, x.status)
+    assert.are.equal('{"payment_collection":{"id":"paycol_default","amount":5000}}', x.body)
+    assert.are.equal(3, srv:remaining())
+    assert.are.equal(404, http("GET", srv.url .. "/ids/a").status)
+    local b2 = http("GET", srv.url .. "/ids/b")
+    assert.are.equal(200, b2.status)
+    assert.are.equal("b2", b2.body)
+    assert.are.equal(202, http("GET", srv.url .. "/e?q=\195\169").status)
+    assert.are.equal(200, http("GET", srv.url .. "/ids/a").status) -- a's only step is gone
+    assert.are.equal(0, srv:remaining())
+    local scripted = {}
+    for i, r in ipairs(srv:log()) do scripted[i] = r.scripted end
+    assert.are.same({ true, false, true, true, true, false }, scripted)
+
+    -- the other arrival order gives each id the same answers
+    srv:script(steps)
+    assert.are.equal(404, http("GET", srv.url .. "/ids/a").status)
+    assert.are.equal(503, http("GET", srv.url .. "/ids/b?expand=x").status)
+    assert.are.equal("b2", http("GET", srv.url .. "/ids/b").body)
+
+    -- a step without match is still taken by the first request (FIFO among the eligible)
+    srv:script { { match = "/only-z", status = 418 }, { status = 201 }, { status = 202 } }
+    assert.are.equal(201, http("GET", srv.url .. "/y").status)
+    assert.are.equal(418, http("GET", srv.url .. "/only-z").status)
+    assert.are.equal(202, http("GET", srv.url .. "/only-z").status)
+  end)
+
+  it("rejects a match that is not a non-empty string", function()
+    for _, bad in ipairs({ "", 5, true, { "a" } }) do
+      local ok, err = pcall(srv.script, srv, { { status = 201 }, { match = bad } })
+      assert.is_false(ok)
+      assert.truthy(tostring(err):find("step 2: match must be a non-empty string", 1, true), tostring(err))
+    end
+    assert.are.equal(0, srv:remaining())
+  end)
+
+  it("records t_done_ms, in_flight 1 and open_conns 1 for sequential requests on every path", function()
+    srv:wait_idle()
+    srv:reset()
+    srv:script {
+      { delay_ms = 150 },
+      { action = "close" },
+      { action = "reset" },
+      { after = "close" },
+      { after = "reset" },
+      { action = "hang" },
+      { stall_after_headers = true, body = "never" },
+      { status = 503, read_body = "half" },
+      { drip = { bytes = 10, interval_ms = 5 }, body = string.rep("d", 50) },
+    }
+    write_file(TMP .. ".body", string.rep("h", 20000))
+    local runs = {
+      { "delay", { srv.url .. "/delay" } },
+      { "action close", { srv.url .. "/close" } },
+      { "action reset", { srv.url .. "/reset" } },
+      { "after close", { srv.url .. "/after-close" } },
+      { "after reset", { srv.url .. "/after-reset" } },
+      { "action hang", { "--max-time", "0.5", srv.url .. "/hang" } },
+      { "stall", { "--max-time", "0.5", srv.url .. "/stall" } },
+      { "read_body half", { "-H", "Expect:", "--data-binary", "@" .. TMP .. ".body", srv.url .. "/half" } },
+      { "drip", { srv.url .. "/drip" } },
+      { "default", { srv.url .. "/default" } },
+      { "malformed", { "-X", "BAD METHOD", srv.url .. "/bad" } },
+    }
+    for _, run_ in ipairs(runs) do
+      timed(run_[2])
+      local ok, err = pcall(srv.wait_idle, srv, 5)
+      assert(ok, run_[1] .. ": " .. tostring(err))
+    end
+    local log = srv:log()
+    assert.are.equal(#runs, #log)
+    for i, r in ipairs(log) do
+      local what = runs[i][1]
+      assert.are.equal(1, r.in_flight, what)
+      assert.are.equal(1, r.open_conns, what)
+      assert.is_number(r.t_done_ms, what)
+      assert.is_true(r.t_done_ms >= r.t_ms, what)
+      if i > 1 then assert.is_true(r.t_ms >= log[i - 1].t_done_ms, what) end
+    end
+    assert.is_true(log[1].t_done_ms >= log[1].t_ms + 150 - 0.002, "delay not in t_done_ms")
+    assert.is_true(log[6].t_done_ms >= log[6].t_ms + 400, "hang ended before the client gave up")
+    assert.is_true(log[7].t_done_ms >= log[7].t_ms + 400, "stall ended before the client gave up")
+    local st = srv:stats()
+    assert.are.same({ max_in_flight = 1, max_open_conns = 1, conns_total = #runs, requests = #runs,
+      in_flight = 0, open_conns = 0 }, st)
+  end)
+
+  it("t_done_ms is nil and the request counts as in flight while it hangs", function()
+    srv:wait_idle()
+    srv:script { { action = "hang" } }
+    run("(curl -q -sS --noproxy '*' --max-time 1.5 -o /dev/null " .. shq(srv.url .. "/hang") .. " >/dev/null 2>&1 &)")
+    local r = srv:wait_log(1)[1]
+    assert.is_nil(r.t_done_ms)
+    local st = srv:stats()
+    assert.are.equal(1, st.in_flight)
+    assert.are.equal(1, st.open_conns)
+    st = srv:wait_idle()
+    assert.are.equal(1, st.max_in_flight)
+    r = srv:log()[1]
+    assert.is_number(r.t_done_ms)
+    assert.is_true(r.t_done_ms >= r.t_ms + 1000)
+  end)
+
+  -- curl --parallel: one process, up to MAX transfers at once, each on its own connection.
+  local function parallel(n, max, path)
+    local args = { "--no-progress-meter", "--parallel", "--parallel-immediate", "--parallel-max", tostring(max) }
+    for i = 1, n do
+      args[#args + 1] = "-o"; args[#args + 1] = "/dev/null"
+      args[#args + 1] = srv.url .. path .. i
+    end
+    local _, rc, err = curl(args)
+    return rc, err
+  end
+
+  it("parallel delayed requests: the server sees them overlap, and the delays do not queue", function()
+    local n, delay = 10, 300
+    srv:wait_idle()
+    srv:reset()
+    local steps = {}
+    for i = 1, n do steps[i] = { delay_ms = delay } end
+    srv:script(steps)
+    local rc, err = parallel(n, n, "/p")
+    if rc == 2 then return pending("curl has no --parallel") end
+    assert.are.equal(0, rc, err)
+    local st = srv:wait_idle()
+    assert.are.equal(n, st.requests)
+    assert.is_true(st.max_in_flight >= 2 and st.max_in_flight <= n, "max_in_flight " .. st.max_in_flight)
+    assert.is_true(st.max_open_conns >= 2 and st.max_open_conns <= n, "max_open_conns " .. st.max_open_conns)
+    assert.is_true(st.conns_total >= 2 and st.conns_total <= n, "conns_total " .. st.conns_total)
+    local log = srv:log()
+    assert.are.equal(n, #log)
+    local highest, done = 0, {}
+    for i, r in ipairs(log) do
+      assert.is_true(r.scripted)
+      assert.is_true(r.in_flight >= 1 and r.in_flight <= n)
+      assert.is_true(r.t_done_ms >= r.t_ms + delay - 0.002, r.target .. ": done before its delay")
+      highest = math.max(highest, r.in_flight)
+      done[i] = r.t_done_ms
+    end
+    assert.are.equal(st.max_in_flight, highest)
+    -- delays served one after another would finish >= delay ms apart
+    table.sort(done)
+    local gap = math.huge
+    for i = 2, n do gap = math.min(gap, done[i] - done[i - 1]) end
+    assert.is_true(gap < delay / 2, "the delays ran one at a time (closest finishes " .. gap .. " ms apart)")
+  end)
+
+  it("parallel requests never show more in flight than the client had outstanding", function()
+    local n, max = 20, 4
+    srv:wait_idle()
+    srv:reset()
+    local steps = {}
+    for i = 1, n do steps[i] = { delay_ms = 60 } end
+    srv:script(steps)
+    local rc, err = parallel(n, max, "/q")
+    if rc == 2 then return pending("curl has no --parallel") end
+    assert.are.equal(0, rc, err)
+    local st = srv:wait_idle()
+    assert.are.equal(n, st.requests)
+    assert.is_true(st.max_in_flight >= 2, "max_in_flight " .. st.max_in_flight)
+    assert.is_true(st.max_in_flight <= max, "max_in_flight " .. st.max_in_flight .. " > --parallel-max " .. max)
+    for _, r in ipairs(srv:log()) do assert.is_true(r.in_flight <= max) end
+  end)
+
+  it("stats count connections, not requests; reset clears them", function()
+    srv:wait_idle()
+    srv:reset()
+    local out, rc = curl { "-o", "/dev/null", "-o", "/dev/null", srv.url .. "/k1", srv.url .. "/k2" } -- one conn
+    assert.are.equal(0, rc, out)
+    http("GET", srv.url .. "/k3")
+    http("GET", srv.url .. "/__ctl/health") -- control requests are not counted
+    local st = srv:wait_idle()
+    assert.are.same({ max_in_flight = 1, max_open_conns = 1, conns_total = 2, requests = 3,
+      in_flight = 0, open_conns = 0 }, st)
+    local log = srv:log()
+    assert.are.equal(log[1].conn, log[2].conn)
+    srv:reset()
+    assert.are.same({ max_in_flight = 0, max_open_conns = 0, conns_total = 0, requests = 0,
+      in_flight = 0, open_conns = 0 }, srv:stats())
+    http("GET", srv.url .. "/after-reset")
+    st = srv:stats()
+    assert.are.equal(1, st.requests)
+    assert.are.equal(1, st.conns_total)
+    assert.are.equal(1, st.max_in_flight)
+  end)
 end)
 
 ------------------------------------------------------------------------------------------
@@ -591,6 +788,24 @@ describe("server.py in store mode (stand-in Medusa v1)", function()
     assert.are.equal("not_paid", c.status)
     assert.are.equal(4, #srv:store().collections)
     assert.are.equal(5000, srv:new_collection().amount)
+  end)
+
+  it("a step {default = true, delay_ms = N} is the store's own answer, N ms late", function()
+    local c = fresh(4321)
+    srv:script { { default = true, delay_ms = 300 }, { default = true } }
+    local t = timed { base }
+    assert.are.equal(200, t.code)
+    assert.is_true(t.time >= 0.29, "took " .. t.time)
+    local res = get_json(base)
+    assert.are.equal(c.id, res.json.payment_collection.id)
+    assert.are.equal(4321, res.json.payment_collection.amount)
+    assert.are.equal(0, srv:remaining())
+    local log = srv:log()
+    assert.are.equal(2, #log)
+    assert.is_false(log[1].scripted) -- the store answered it, not a scripted response
+    local ok, err = pcall(srv.script, srv, { { default = true, status = 500 } })
+    assert.is_false(ok)
+    assert.truthy(tostring(err):find("default must be true", 1, true))
   end)
 
   it("GET: default relations region + payment_sessions, Express headers, recorded shape", function()

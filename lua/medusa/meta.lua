@@ -39,6 +39,50 @@ function Instance:close() end
 ---@return medusa.Medusa
 function Instance:with(settings) end
 
+---Runs fn(...) as a task that starts now (medusa.tasks): inside it, calls wait without
+---blocking the other tasks.
+---@param fn function
+---@return medusa.Task
+function Instance:spawn(fn, ...) end
+
+---Runs every function of list as a task and returns when all have ended: results[i],
+---errs[i] are task i's two return values. A raising task cancels the others and is raised
+---again; opts.timeout (ms) cancels what still runs then.
+---@param list function[]
+---@param opts? {timeout?: integer}
+---@return table results, table errs
+function Instance:all(list, opts) end
+
+---The scheduler's face for an event loop that already runs (cqueues, luv).
+---@return medusa.Loop
+function Instance:loop() end
+
+---@class medusa.Task
+---@field state "running"|"done"|"failed"|"cancelled"
+---@field engine "curl"|"ngx"
+local Task = {}
+---The function's results, once it has ended (raises what it raised).
+function Task:wait() end
+---Abandons its pending request; its result becomes nil, err (type "cancelled"). true when it ran.
+---@return boolean
+function Task:cancel() end
+---@return boolean
+function Task:done() end
+
+---@class medusa.Loop
+local Loop = {}
+---A descriptor readable when any request's socket is ready.
+---@return integer
+function Loop:fd() end
+---ms until step() has work without fd: 0 now, -1 only fd, nil when no task runs.
+---@return integer|nil
+function Loop:next_timeout() end
+---Does what is due without blocking; returns the tasks still running.
+---@return integer
+function Loop:step() end
+---@return boolean
+function Loop:alive() end
+
 ---@class medusa.CallSettings
 ---@field timeout? integer
 ---@field connectTimeout? integer

@@ -8,13 +8,29 @@
 --   srv.port, srv.url ("http://127.0.0.1:PORT" or https with TLS), srv.pid
 --   srv:script{ {status = 503}, {json = {ok = true}} }   -- replace the step queue
 --                              (body/raw/header strings go out as their exact bytes)
+--   srv:script{ {match = "/a", status = 404}, {match = "/b", status = 503}, {match = "/b"} }
+--                              -- match: the step only answers a request whose target
+--                              (path + query, exact bytes) contains this plain substring;
+--                              a request takes the first step without match or with one
+--                              it satisfies, whatever order concurrent requests come in
 --   srv:append{ ... }                                   -- append steps
 --   srv:log([since])        -> array of request records (JSON null -> nil; method, target,
 --                              path, query, raw_head and headers are the exact wire bytes;
---                              body is the UTF-8 text or nil, body_b64 always exact)
+--                              body is the UTF-8 text or nil, body_b64 always exact;
+--                              t_ms / t_done_ms: ms since start at the head / when the
+--                              server was done (right before the last response byte, or
+--                              action/client end; nil while in flight); in_flight /
+--                              open_conns: requests in flight and client connections
+--                              open when its head completed, itself included)
 --   srv:wait_log(n[, secs]) -> log once it has >= n records (default 5 s), or error
 --   srv:remaining()         -> steps still queued
---   srv:reset()             -> clear log + queue, re-seed the store
+--   srv:stats()             -> {max_in_flight=, max_open_conns=, conns_total=, requests=}
+--                              since start or reset (the highest in_flight/open_conns of a
+--                              request head, connections that carried requests, request
+--                              heads), plus the gauges in_flight= and open_conns= now
+--   srv:wait_idle([secs])   -> stats once nothing is in flight and no client connection is
+--                              open (default 5 s), or error
+--   srv:reset()             -> clear log + queue + stats, re-seed the store
 --   srv:store()             -> {ids=, region=, customer=, collections=}
 --   srv:new_collection([amount]) -> payment_collection table (fresh, not_paid)
 --   srv:server_log()        -> the server's stderr so far (for failure messages)
@@ -127,6 +143,12 @@ local function wire_steps(steps)
     end
     if type(c.body) == "string" and c.json == nil and c.body:find("[\128-\255]") then
       c.body_b64, c.body = Server.b64encode(c.body), nil
+    end
+    if type(c.match) == "string" then -- the server compares it with the latin-1 decoded target
+      c.match = c.match:gsub("[\128-\255]", function(b)
+        b = b:byte()
+        return string.char(192 + math.floor(b / 64), 128 + b % 64)
+      end)
     end
     out[i] = c
   end
@@ -366,6 +388,22 @@ end
 
 function Server:remaining()
   return self:ctl("GET", "/__ctl/queue").remaining
+end
+
+function Server:stats()
+  return self:ctl("GET", "/__ctl/stats")
+end
+
+function Server:wait_idle(secs)
+  local deadline = os.time() + (secs or 5) + 1
+  local st
+  repeat
+    st = self:stats()
+    if st.in_flight == 0 and st.open_conns == 0 then return st end
+    sleep(0.05)
+  until os.time() > deadline
+  error(string.format("support.server: still %d request(s) in flight, %d connection(s) open",
+    st.in_flight, st.open_conns), 2)
 end
 
 function Server:reset()

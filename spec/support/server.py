@@ -25,10 +25,22 @@
 #    "headers": [[name, value], ...] (as received: order and case kept),
 #    "body" (UTF-8 text, null if not valid UTF-8), "body_b64", "body_len",
 #    "raw_head" (request line + header lines + the empty line, latin-1),
-#    "scripted" (true if a scripted step answered it)}
+#    "scripted" (true if a scripted step answered it),
+#    "t_done_ms" (ms since start when the server was done with it: right before the
+#    last byte of its response went to the kernel -- so the client cannot have had the
+#    whole response earlier -- or when an action, a stall or the client going away
+#    ended it; null while it is still in flight),
+#    "in_flight" (requests in flight, this one included, when its head completed: a
+#    request is in flight from its head until its t_done_ms),
+#    "open_conns" (client connections open at that moment, this one included)}
 #   plus "incomplete": true if the client went away before the whole body came,
 #   and "error": "..." for a malformed request (answered 400 and closed; such a
 #   record may have null method/target; it never consumes a step).
+#   A "client connection" is one that has carried a non-control request; it counts
+#   as open until the server closes it (action, after, idle timeout, or the client's
+#   close seen).  Control-only connections (server.lua's curl calls) never count.
+#   The server only learns that a client gave up on a hang/stall when it sees the
+#   close, so such a request (and its connection) stays counted until then.
 #   Request bodies: Content-Length or Transfer-Encoding: chunked.
 #   "Expect: 100-continue" is answered with "100 Continue" before reading a body.
 #
@@ -38,17 +50,31 @@
 #   POST /__ctl/append  {"steps"} -> appends to the queue
 #   GET  /__ctl/queue             -> {"remaining": n}
 #   GET  /__ctl/log[?since=N]     -> array of records (index > N)
-#   POST /__ctl/reset             -> clears log and queue, re-seeds the store
+#   GET  /__ctl/stats             -> {"max_in_flight", "max_open_conns": the highest
+#                                     in_flight / open_conns of a request head,
+#                                     "conns_total": client connections that carried a
+#                                     request, "requests": request heads (recorded or
+#                                     not, e.g. when 100 Continue could not be sent)}
+#                                     since start or the last reset (0 if none), plus
+#                                     the gauges "in_flight" and "open_conns" now
+#   POST /__ctl/reset             -> clears log, queue and stats (not the gauges: a
+#                                     request still in flight stays counted), re-seeds
+#                                     the store
 #   GET  /__ctl/store             -> {"collections": [...], "ids": [...seeded ids],
 #                                     "region": {...}, "customer": {...}}
 #   POST /__ctl/store/collections {"amount"?, "id"?, "description"?}
 #                                 -> {"payment_collection": {...}} (fresh, not_paid)
 #   Bad control input -> 400 {"error": "..."}; unknown /__ctl/ path -> 404.
 #
-# STEP LANGUAGE.  Each non-control request consumes the next queued step; with an
-# empty queue the mode's default answers (script: 200
+# STEP LANGUAGE.  Each non-control request consumes the first queued step that has
+# no "match" or whose "match" it satisfies (steps without match: plain FIFO); with no
+# such step the mode's default answers (script: 200
 # {"payment_collection":{"id":"paycol_default","amount":5000}}; store: the
 # stand-in Medusa).  All step fields are optional; unknown fields are rejected.
+#   match         non-empty string: only a request whose target (path + query, as
+#                 received) contains it (plain substring) takes this step; so
+#                 concurrent requests for different ids get their own answers
+#                 whatever order they arrive in
 #   status        int, default 200
 #   reason        reason phrase, default the standard one (sent UTF-8 encoded, as are
 #                 header names and values)
@@ -60,7 +86,8 @@
 #   body_b64      exact body bytes (base64); wins over json and body
 #   json          any JSON value; body = compact json.dumps(ensure_ascii=False)
 #   body_repeat   N: the body is repeated N times (multi-MB bodies)
-#   delay_ms      wait before sending anything
+#   delay_ms      wait before sending anything (no lock held: 100 connections can
+#                 each be delayed at the same time)
 #   chunked       true: chunked response body, chunks of chunk_size (default 1024)
 #   cut_chunked   true (with chunked): send all chunks but the last and no
 #                 terminating 0-chunk, then close
@@ -83,6 +110,8 @@
 #   expect_continue  false: do not answer "Expect: 100-continue"
 #   idle_close_ms close the connection if no next request starts within this
 #                 many ms after the response
+#   default       true: answer as with an empty queue (the mode's default: in store
+#                 mode the stand-in Medusa), after delay_ms; only delay_ms may go with it
 #   comment       ignored (for documentation)
 #   The connection is closed after a response if: after != "keep", http10,
 #   cut_chunked, partial_body, read_body "half", or the request asked for it
@@ -118,7 +147,7 @@ STEP_KEYS = {
     "status", "reason", "headers", "body", "body_b64", "body_repeat", "json",
     "delay_ms", "chunked", "chunk_size", "cut_chunked", "http10", "raw", "raw_b64",
     "drip", "stall_after_headers", "after", "action", "read_body", "partial_body",
-    "expect_continue", "idle_close_ms", "comment",
+    "expect_continue", "idle_close_ms", "comment", "match", "default",
 }
 DEFAULT_SCRIPT_BODY = {"payment_collection": {"id": "paycol_default", "amount": 5000}}
 
@@ -273,20 +302,30 @@ class Reader:
             return bytes(out), False
 
 
-def send_bytes(sock, data, drip=None):
+def send_bytes(sock, data, drip=None, before_last=None):
+    """sendall, or drip pieces.  before_last (if given) is called right before the last
+    byte goes to the kernel: until then the client cannot have the whole response."""
     try:
         sock.settimeout(60)
+        pieces = [data]
+        interval = 0.0
         if drip:
             n = max(1, int(drip.get("bytes", 1)))
             interval = max(0.0, float(drip.get("interval_ms", 0)) / 1000.0)
-            for i in range(0, len(data), n):
-                if STOP.is_set():
-                    raise ClientGone()
-                sock.sendall(data[i:i + n])
-                if i + n < len(data) and interval:
-                    time.sleep(interval)
-        elif data:
-            sock.sendall(data)
+            pieces = [data[i:i + n] for i in range(0, len(data), n)]
+        for i, piece in enumerate(pieces):
+            if STOP.is_set():
+                raise ClientGone()
+            if before_last is not None and i == len(pieces) - 1 and piece:
+                sock.sendall(piece[:-1])
+                before_last()
+                sock.sendall(piece[-1:])
+            elif piece:
+                sock.sendall(piece)
+            if i + 1 < len(pieces) and interval:
+                time.sleep(interval)
+        if before_last is not None and not data:
+            before_last()
     except (OSError, ValueError):
         raise ClientGone()
 
@@ -457,17 +496,58 @@ class State:
         self.log = []
         self.queue = []
         self.conn_count = 0
+        # Concurrency accounting (all under self.lock).  Gauges: client connections open
+        # and requests in flight now; the rest restart at 0 on /__ctl/reset (epoch + 1).
+        self.open_conns = 0
+        self.in_flight = 0
+        self.epoch = 0
+        self.reset_stats()
+
+    def reset_stats(self):
+        """Caller holds self.lock."""
+        self.epoch += 1
+        self.max_in_flight = 0
+        self.max_open_conns = 0
+        self.conns_total = 0
+        self.requests = 0
+
+    def stats(self):
+        with self.lock:
+            return {"max_in_flight": self.max_in_flight, "max_open_conns": self.max_open_conns,
+                    "conns_total": self.conns_total, "requests": self.requests,
+                    "in_flight": self.in_flight, "open_conns": self.open_conns}
 
     def next_conn(self):
         with self.lock:
             self.conn_count += 1
             return self.conn_count
 
-    def pop_step(self):
+    def pop_step(self, target):
+        """The first queued step without "match" or whose "match" is in target."""
         with self.lock:
-            return self.queue.pop(0) if self.queue else None
+            for i, st in enumerate(self.queue):
+                m = st.get("match")
+                if m is None or (target is not None and m in target):
+                    return self.queue.pop(i)
+            return None
 
-    def record(self, conn_no, t_ms, req, body, scripted, incomplete=False, error=None):
+    def begin(self, conn):
+        """A non-control request head is complete on conn: returns its Flight."""
+        with self.lock:
+            if not conn.counted:
+                conn.counted = True
+                self.open_conns += 1
+            if conn.epoch != self.epoch:
+                conn.epoch = self.epoch
+                self.conns_total += 1
+            self.in_flight += 1
+            self.requests += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            self.max_open_conns = max(self.max_open_conns, self.open_conns)
+            return Flight(self, self.in_flight, self.open_conns)
+
+
+    def record(self, conn_no, t_ms, req, body, scripted, flight, incomplete=False, error=None):
         rec = {
             "index": 0,
             "conn": conn_no,
@@ -494,8 +574,50 @@ class State:
             rec["error"] = error
         with self.lock:
             rec["index"] = len(self.log) + 1
+            rec["t_done_ms"] = flight.t_done
+            rec["in_flight"] = flight.in_flight
+            rec["open_conns"] = flight.open_conns
+            flight.rec = rec
             self.log.append(rec)
         return rec
+
+
+class ConnStat:
+    """One connection's part in open_conns: counted from its first non-control request
+    head until release() (the server closes it); release() is idempotent."""
+
+    def __init__(self, state):
+        self.state = state
+        self.counted = False
+        self.released = False
+        self.epoch = 0
+
+    def release(self):
+        with self.state.lock:
+            if self.counted and not self.released:
+                self.state.open_conns -= 1
+            self.released = True
+
+
+class Flight:
+    """One request in flight, from its head until finish() (idempotent): the last response
+    byte is about to be sent, or an action / the client ended it."""
+
+    def __init__(self, state, in_flight, open_conns):
+        self.state = state
+        self.in_flight = in_flight
+        self.open_conns = open_conns
+        self.t_done = None
+        self.rec = None
+
+    def finish(self):
+        with self.state.lock:
+            if self.t_done is not None:
+                return
+            self.t_done = round(now_ms(), 3)
+            self.state.in_flight -= 1
+            if self.rec is not None:
+                self.rec["t_done_ms"] = self.t_done
 
 
 def validate_steps(obj):
@@ -529,6 +651,8 @@ def validate_steps(obj):
         for k in ("body", "raw", "raw_b64", "body_b64", "reason"):
             if k in st and not isinstance(st[k], str):
                 raise ValueError(where + k + " must be a string")
+        if "match" in st and not (isinstance(st["match"], str) and st["match"]):
+            raise ValueError(where + "match must be a non-empty string")
         for k in ("body_b64", "raw_b64"):
             if k in st:
                 try:
@@ -543,6 +667,8 @@ def validate_steps(obj):
         for k in ("delay_ms", "body_repeat", "chunk_size", "idle_close_ms"):
             if k in st and not (isinstance(st[k], (int, float)) and not isinstance(st[k], bool) and st[k] >= 0):
                 raise ValueError(where + k + " must be a non-negative number")
+        if "default" in st and (st["default"] is not True or set(st) - {"default", "delay_ms", "comment"}):
+            raise ValueError(where + "default must be true, with at most delay_ms beside it")
         if st.get("chunk_size") == 0:
             raise ValueError(where + "chunk_size must be > 0")
         if st.get("after", "keep") not in ("keep", "close", "reset"):
@@ -574,8 +700,9 @@ def step_body(step):
     return body * n if n != 1 else body
 
 
-def respond_step(sock, step, req):
-    """Sends the scripted response. Returns "keep", "close", "reset" or "done"."""
+def respond_step(sock, step, req, before_last=None):
+    """Sends the scripted response. Returns "keep", "close", "reset" or "done" (stalled:
+    the client has gone; before_last was not called).  The delay sleeps without a lock."""
     if step.get("delay_ms"):
         time.sleep(float(step["delay_ms"]) / 1000.0)
     drip = step.get("drip")
@@ -588,7 +715,7 @@ def respond_step(sock, step, req):
             send_bytes(sock, data if i < 0 else data[:i + 4], drip)
             wait_client_close(sock)
             return "done"
-        send_bytes(sock, data, drip)
+        send_bytes(sock, data, drip, before_last)
         return closing
     status = int(step.get("status", 200))
     reason = step.get("reason", reason_phrase(status))
@@ -627,7 +754,7 @@ def respond_step(sock, step, req):
         send_bytes(sock, head, drip)
         wait_client_close(sock)
         return "done"
-    send_bytes(sock, head + stream, drip)
+    send_bytes(sock, head + stream, drip, before_last)
     return closing
 
 
@@ -1384,16 +1511,19 @@ def handle_ctl(state, req, body):
                 k, _, v = part.partition("=")
                 if k == "since" and v.isdigit():
                     since = int(v)
-            with state.lock:
-                return 200, [r for r in state.log if r["index"] > since]
+            with state.lock:  # copies: t_done_ms may be set while the reply is encoded
+                return 200, [dict(r) for r in state.log if r["index"] > since]
         if path == "/__ctl/reset":
             if method != "POST":
                 return 405, {"error": "use POST"}
             with state.lock:
                 state.log = []
                 state.queue = []
+                state.reset_stats()
             state.store.seed()
             return 200, {"ok": True}
+        if path == "/__ctl/stats":
+            return 200, state.stats()
         if path == "/__ctl/store":
             return 200, state.store.dump()
         if path == "/__ctl/store/collections":
@@ -1430,6 +1560,13 @@ def read_body(reader, sock, req, framing, length, step):
 
 
 def serve_connection(state, args, tls_ctx, sock, conn_no):
+    conn = ConnStat(state)
+    flight = None  # the current non-control request; finished exactly once (Flight.finish)
+
+    def close(how):  # leaves open_conns before the client can see the close
+        conn.release()
+        how(sock)
+
     try:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     except OSError:
@@ -1446,18 +1583,21 @@ def serve_connection(state, args, tls_ctx, sock, conn_no):
     idle_s = args.keepalive_timeout
     try:
         while not STOP.is_set():
+            if flight is not None:
+                flight.finish()  # already done on every keep-alive path; never twice
+                flight = None
             deadline = time.monotonic() + idle_s if idle_s else None
             try:
                 head = reader.read_head(deadline)
             except IdleTimeout:
-                graceful_close(sock)
+                close(graceful_close)
                 return
             except BadRequest as e:
                 send_bytes(sock, simple_response(400, ("Bad Request: %s\n" % e).encode(), "text/plain", True))
-                graceful_close(sock)
+                close(graceful_close)
                 return
             if head is None:
-                hard_close(sock)
+                close(hard_close)
                 return
             t_ms = now_ms()
             try:
@@ -1466,55 +1606,66 @@ def serve_connection(state, args, tls_ctx, sock, conn_no):
             except BadRequest as e:
                 req = getattr(e, "req", None) or parse_head_lenient(head)
                 if not (req.path or "").startswith("/__ctl/"):
-                    state.record(conn_no, t_ms, req, b"", False, error=str(e))
+                    flight = state.begin(conn)
+                    state.record(conn_no, t_ms, req, b"", False, flight, error=str(e))
                 log("conn %d: 400 (%s)" % (conn_no, e))
-                send_bytes(sock, simple_response(400, ("Bad Request: %s\n" % e).encode(), "text/plain", True))
-                graceful_close(sock)
+                send_bytes(sock, simple_response(400, ("Bad Request: %s\n" % e).encode(), "text/plain", True),
+                           before_last=flight and flight.finish)
+                close(graceful_close)
                 return
             wants_close = client_wants_close(req)
 
             if req.path.startswith("/__ctl/"):
                 body, complete = read_body(reader, sock, req, framing, length, None)
                 if not complete:
-                    hard_close(sock)
+                    close(hard_close)
                     return
                 status, value = handle_ctl(state, req, body)
                 send_bytes(sock, simple_response(status, jdump(value), close=wants_close))
                 if wants_close:
-                    graceful_close(sock)
+                    close(graceful_close)
                     return
                 idle_s = args.keepalive_timeout
                 continue
 
-            step = state.pop_step()
+            flight = state.begin(conn)
+            step = state.pop_step(req.target)
             action = step.get("action") if step else None
             if action == "reset":
-                state.record(conn_no, t_ms, req, b"", True)
+                state.record(conn_no, t_ms, req, b"", True, flight)
                 log("conn %d: %s %s -> action reset" % (conn_no, req.method, req.target))
-                reset_close(sock)
+                flight.finish()
+                close(reset_close)
                 return
             body, complete = read_body(reader, sock, req, framing, length, step)
-            state.record(conn_no, t_ms, req, body, step is not None, incomplete=not complete)
+            state.record(conn_no, t_ms, req, body, step is not None and not step.get("default"), flight,
+                         incomplete=not complete)
             if not complete:
                 log("conn %d: %s %s -> client went away mid-body" % (conn_no, req.method, req.target))
-                hard_close(sock)
+                flight.finish()
+                close(hard_close)
                 return
             if action == "close":
                 log("conn %d: %s %s -> action close" % (conn_no, req.method, req.target))
-                graceful_close(sock)
+                flight.finish()
+                close(graceful_close)
                 return
             if action == "hang":
                 log("conn %d: %s %s -> action hang" % (conn_no, req.method, req.target))
                 wait_client_close(sock)
-                hard_close(sock)
+                flight.finish()
+                close(hard_close)
                 return
 
-            if step is not None:
-                after = respond_step(sock, step, req)
+            if step is not None and step.get("default") and step.get("delay_ms"):
+                time.sleep(float(step["delay_ms"]) / 1000.0)
+            if step is not None and not step.get("default"):
+                after = respond_step(sock, step, req, flight.finish)
                 log("conn %d: %s %s -> scripted %s" % (
                     conn_no, req.method, req.target, step.get("status", "raw" if "raw" in step else 200)))
                 if after == "done":
-                    hard_close(sock)
+                    flight.finish()
+                    close(hard_close)
                     return
                 if step.get("read_body") == "half" and framing != "none" and after == "keep":
                     after = "close"
@@ -1524,29 +1675,39 @@ def serve_connection(state, args, tls_ctx, sock, conn_no):
                     idle_s = args.keepalive_timeout
             else:
                 if state.mode == "store":
-                    status, headers, rbody, close = state.store.handle(req, body)
+                    status, headers, rbody, close_after = state.store.handle(req, body)
                 else:
                     rbody = jdump(DEFAULT_SCRIPT_BODY)
-                    status, close = 200, False
+                    status, close_after = 200, False
                     headers = [["Content-Type", "application/json; charset=utf-8"],
                                ["Content-Length", str(len(rbody))]]
                 head = ("HTTP/1.1 %d %s\r\n" % (status, reason_phrase(status))).encode("latin-1")
                 head += b"".join(("%s: %s\r\n" % (n, v)).encode("latin-1", "replace") for n, v in headers)
-                send_bytes(sock, head + b"\r\n" + (b"" if req.method == "HEAD" else rbody))
+                send_bytes(sock, head + b"\r\n" + (b"" if req.method == "HEAD" else rbody),
+                           before_last=flight.finish)
                 log("conn %d: %s %s -> %d" % (conn_no, req.method, req.target, status))
-                after = "close" if close else "keep"
+                after = "close" if close_after else "keep"
                 idle_s = args.keepalive_timeout
+            flight.finish()  # normally done before the last byte already
             if after == "reset":
-                reset_close(sock)
+                close(reset_close)
                 return
             if after == "close" or wants_close:
-                graceful_close(sock)
+                close(graceful_close)
                 return
     except ClientGone:
-        hard_close(sock)
+        if flight is not None:
+            flight.finish()
+        close(hard_close)
     except Exception as e:  # never let a connection thread die noisily
         log("conn %d: internal error %r" % (conn_no, e))
-        hard_close(sock)
+        if flight is not None:
+            flight.finish()
+        close(hard_close)
+    finally:  # whatever happened: this request leaves in_flight, this connection open_conns
+        if flight is not None:
+            flight.finish()
+        conn.release()
 
 
 def write_port_file(path, port):

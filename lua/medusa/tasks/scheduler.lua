@@ -160,7 +160,7 @@ end
 ---@param owner table  the client the task was spawned from (its close() cancels it)
 function Scheduler.spawn(owner, fn, ...)
   local args = pack(...)
-  local task = setmetatable({ state = "running", owner = owner, waiters = {} }, Task)
+  local task = setmetatable({ state = "running", engine = "curl", owner = owner, waiters = {} }, Task)
   task.co = coroutine.create(function() return fn(unpack(args, 1, args.n)) end)
   by_coroutine[task.co] = task
   running_count = running_count + 1
