@@ -197,8 +197,9 @@ local function finish(task, ok, ...)
   return task
 end
 
--- A light thread's function: the task's fn under xpcall (yieldable in LuaJIT). It
--- returns its task, so that ngx.thread.wait says which thread ended.
+-- A light thread's function: the task's fn under xpcall (yieldable in LuaJIT), so that a
+-- raise is kept with its traceback and raised again by wait or all, as the scheduler does
+-- (ngx.thread.wait alone would give false and the message only).
 local function body(task, fn, ...)
   task.co = running()
   by_thread[task.co] = task
