@@ -30,8 +30,10 @@ test-luajit: deps-test all build/5.4/medusa/core.so
 	$(LUAJIT_ENV) prove --exec '$(LUAJIT) /usr/bin/busted -o TAP' $(SPECS)
 
 # Starts Debian's nginx on 127.0.0.1 from spec/nginx/ and drives it; the spec stops it by PID.
+# tasks_nginx_spec: the shared task cases (spec/tasks_cases.lua) as light threads in nginx.
+NGINX_SPECS := spec/nginx_spec.lua spec/tasks_nginx_spec.lua
 test-nginx: deps-test all build/5.4/medusa/core.so
 	@tools/ensure-deps $(DEPS_NGINX)
-	MEDUSA_TEST_NGINX=1 $(LUA_ENV) prove --exec '$(LUA54) /usr/bin/busted -o TAP' spec/nginx_spec.lua
+	MEDUSA_TEST_NGINX=1 $(LUA_ENV) prove --exec '$(LUA54) /usr/bin/busted -o TAP' $(NGINX_SPECS)
 
 TEST_TARGETS += test-luajit test-nginx

@@ -1,8 +1,10 @@
 -- medusa.tasks: concurrency's API (medusa:spawn, medusa:all, medusa:loop) and the choice
 -- of what runs a client's tasks: inside nginx, where cosockets work and the client may
 -- use them, OpenResty's light threads (medusa.tasks.ngx); everywhere else the coroutine
--- scheduler over libcurl's multi interface (medusa.tasks.scheduler). Both give the same
--- results for the same code.
+-- scheduler over libcurl's multi interface (medusa.tasks.scheduler), which blocks the
+-- nginx worker in the phases without cosockets; in those where nginx disables coroutines
+-- too (set, log, init_worker, balancer), spawn and all raise, saying so. Both engines give
+-- the same results for the same code.
 --   medusa:spawn(fn, ...) -> task        starts fn(...) now, up to its first wait
 --   task:wait() -> fn's results          re-raises what fn raised
 --   task:cancel() -> boolean             no request after it; result nil, err (cancelled)
@@ -30,11 +32,25 @@ local function ngx_engine(client)
   return require "medusa.tasks.ngx"
 end
 
+local function noop() end
+
+-- The libcurl scheduler, after checking that coroutines work here: nginx disables them
+-- in some phases (set_by_lua, log_by_lua, init_worker_by_lua, balancer_by_lua), where
+-- coroutine.create raises a message that names nothing of medusa.
+local function scheduler()
+  local _, phase = transport.cosockets_usable()
+  if phase and not pcall(coroutine.create, noop) then
+    Error.raise(("tasks need coroutines, which nginx disables in the %s phase: run them in a content, "
+      .. "rewrite or access handler or an ngx.timer callback (ngx.timer.at(0, fn) works from here)"):format(phase))
+  end
+  return Scheduler
+end
+
 function Tasks.spawn(client, fn, ...)
   if not callable(fn) then Error.argument("fn", "expected a function, got " .. shown(fn)) end
   local engine = ngx_engine(client)
   if engine then return engine.spawn(client.root, fn, ...) end
-  return Scheduler.spawn(client.root, fn, ...)
+  return scheduler().spawn(client.root, fn, ...)
 end
 
 local function check_timeout(opts)
@@ -58,7 +74,7 @@ function Tasks.all(client, list, opts)
   local timeout_ms = check_timeout(opts)
   local engine = ngx_engine(client)
   if engine then return engine.all(client.root, list, timeout_ms) end
-  return Scheduler.all(client.root, list, timeout_ms)
+  return scheduler().all(client.root, list, timeout_ms)
 end
 
 function Tasks.loop(client)

@@ -109,6 +109,8 @@ end
 local Task = {}
 Task.__index = Task
 Task.__name = "medusa.Task"
+-- What runs the task: "curl" here, "ngx" for medusa.tasks.ngx's light threads.
+Task.engine = "curl"
 Scheduler.Task = Task
 
 function Task.__tostring(task)

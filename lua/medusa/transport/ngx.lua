@@ -15,6 +15,7 @@ local core = require "medusa.core"
 local http1 = require "medusa.transport.http1"
 local Reader = require "medusa.transport.reader"
 local failure = require "medusa.transport.failure"
+local Tasks = require "medusa.tasks.ngx"
 
 local ngx = rawget(_G, "ngx")
 if type(ngx) ~= "table" or type(ngx.socket) ~= "table" then
@@ -33,6 +34,7 @@ local read_head, read_body, has_token = http1.read_head, http1.read_body, http1.
 local read_failure = http1.read_failure
 local new_reader = Reader.new
 local fault, timed_out = failure.fault, failure.timed_out
+local current_task, acquire, release, checkpoint = Tasks.current, Tasks.acquire, Tasks.release, Tasks.checkpoint
 
 local NgxTransport = {}
 NgxTransport.__index = NgxTransport
@@ -50,6 +52,8 @@ function NgxTransport.new(settings)
     pool_size = settings.poolSize or NgxTransport.DEFAULT_POOL_SIZE,
     pool_idle_ms = settings.poolIdleTimeout or NgxTransport.DEFAULT_POOL_IDLE_MS,
     origins = {}, origin_count = 0, -- parsed origins, see send()
+    max_in_flight = settings.maxInFlight,
+    slots = nil, -- the maxInFlight semaphore of this client's tasks, made on their first request
   }, NgxTransport)
 end
 
@@ -237,7 +241,7 @@ end
 -- response: {status, headers, body, connects, reused}; headers: the map medusa.headers
 --           builds with header_rules, else the flat {name1, value1, ...} list
 -- err: {type = network|timeout|tls|too_large, message, code, status?, headers?}
-function NgxTransport:send(request)
+function NgxTransport:perform(request)
   local started = monotonic_ms()
   local deadline = started + (request.timeout_ms or DEFAULT_TIMEOUT_MS)
   local connect_deadline = min(deadline, started + (request.connect_timeout_ms or DEFAULT_CONNECT_TIMEOUT_MS))
@@ -269,8 +273,30 @@ function NgxTransport:send(request)
   return self:exchange(sock, reused, bytes, close_after, deadline, limit, started, request.header_rules)
 end
 
+-- One attempt: perform(request). Inside a task (medusa.tasks.ngx) it first takes one of
+-- the client's maxInFlight slots and gives it back when the attempt ends (a raise gives
+-- it back when the task ends, a cancel when the task is cancelled); outside, no slot.
+function NgxTransport:send(request)
+  local task = current_task()
+  if not task then return self:perform(request) end
+  task.request = request
+  local slots = self.slots
+  if not slots then
+    slots = Tasks.slots(self.max_in_flight)
+    self.slots = slots
+  end
+  acquire(task, slots)
+  local response, err = self:perform(request)
+  release(task)
+  return response, err
+end
+
+-- A retry's backoff: holds no slot. A task cancelled by another light thread stops here.
 function NgxTransport.sleep(_, ms)
+  local task = current_task()
+  if task then checkpoint(task) end
   if ms > 0 then ngx.sleep(ms / 1000) end
+  if task then checkpoint(task) end
 end
 
 -- Pooled connections belong to the nginx worker, not to one client: nothing to close.
