@@ -32,7 +32,11 @@ local function pack(...) return { n = select("#", ...), ... } end
 -- State
 ---------------------------------------------------------------------------------------
 
-local by_coroutine = setmetatable({}, { __mode = "k" }) -- coroutine -> its task
+-- coroutine -> its task, while it runs. Entries are removed when a task ends (notify): a
+-- weak table would do that too, but a weak-keyed table whose values reach their keys is
+-- an ephemeron table, which the collector re-traverses until it converges, and with a
+-- batch of tasks that cost more than the tasks themselves.
+local by_coroutine = {}
 local ready, ready_head, ready_tail = {}, 1, 0            -- FIFO of tasks to resume
 local timers, timer_seq = {}, 0                           -- binary heap on (due, seq)
 local lanes = {}                                          -- every open lane, in creation order
@@ -131,6 +135,9 @@ local function inside_task()
 end
 
 local function notify(task)
+  by_coroutine[task.co] = nil
+  local owned = task.owner and task.owner.tasks
+  if owned then owned[task] = nil end
   local waiters = task.waiters
   task.waiters = nil
   running_count = running_count - 1
@@ -177,7 +184,7 @@ function Scheduler.spawn(owner, fn, ...)
   by_coroutine[task.co] = task
   running_count = running_count + 1
   if owner then
-    owner.tasks = owner.tasks or setmetatable({}, { __mode = "k" })
+    owner.tasks = owner.tasks or {} -- its tasks while they run (close() cancels them)
     owner.tasks[task] = true
   end
   run(task) -- it starts now, up to its first wait
