@@ -27,7 +27,8 @@ describe("the transports' contract", function()
   end)
 
   it("names the failure types and the fixed messages once", function()
-    assert.are.same({ network = "network", timeout = "timeout", too_large = "too_large", tls = "tls", ["local"] = "local" },
+    assert.are.same({ network = "network", timeout = "timeout", too_large = "too_large", tls = "tls", ["local"] = "local",
+      cancelled = "cancelled" },
       contract.types)
     assert.matches("^response head larger than 192 KiB$", contract.messages.head_too_large)
     assert.are.equal(192 * 1024, contract.max_response_head_bytes)

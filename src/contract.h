@@ -30,13 +30,15 @@
 enum { MEDUSA_CONTRACT_NUMBERS(MEDUSA_NUMBER_ENUM) MEDUSA_CONTRACT_NUMBERS_END };
 #undef MEDUSA_NUMBER_ENUM
 
-/* The failure types a transport reports (err.type), X(C name, Lua name). */
+/* The failure types a transport reports (err.type), X(C name, Lua name); "cancelled" is
+ * the scheduler's (a task stopped by task:cancel, a group timeout or close()). */
 #define MEDUSA_FAILURE_TYPES(X) \
   X(NETWORK, "network")          \
   X(TIMEOUT, "timeout")          \
   X(TOO_LARGE, "too_large")      \
   X(TLS, "tls")                  \
-  X(LOCAL, "local")
+  X(LOCAL, "local")              \
+  X(CANCELLED, "cancelled")
 
 #define MEDUSA_TYPE_CONST(cname, text) static const char MEDUSA_TYPE_##cname[] = text;
 MEDUSA_FAILURE_TYPES(MEDUSA_TYPE_CONST)

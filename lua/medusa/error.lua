@@ -7,7 +7,7 @@ Error.__name = "medusa.Error"
 ---@class medusa.Error
 ---@field status integer|nil  HTTP status, when a status line arrived
 ---@field type string         the backend's type (not_found, invalid_data, ...), or one of
----                           network|timeout|too_large|invalid_response|redirect|tls|local|http_error
+---                           network|timeout|too_large|invalid_response|redirect|tls|local|http_error|cancelled
 ---@field code string|nil     backend code, or the libcurl code name for transport failures
 ---@field message string
 ---@field body any           decoded JSON body, or the raw text of a non-JSON body

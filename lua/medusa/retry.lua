@@ -44,7 +44,8 @@ function Retry.retryable(method, err, status_line_arrived)
     return not status_line_arrived or method == "GET"
   end
   -- A local failure (the request could not even be built here) would fail the same way again.
-  if err.type == "too_large" or err.type == "invalid_response" or err.type == "tls" or err.type == "local" then
+  if err.type == "too_large" or err.type == "invalid_response" or err.type == "tls" or err.type == "local"
+    or err.type == "cancelled" then
     return false
   end
   local status = err.status

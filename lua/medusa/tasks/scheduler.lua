@@ -12,6 +12,7 @@ local Error = require "medusa.error"
 local Scheduler = {}
 
 local monotonic_ms = core.monotonic_ms
+local CANCELLED = core.contract.types.cancelled
 local resume, yield, status, running = coroutine.resume, coroutine.yield, coroutine.status, coroutine.running
 local unpack = rawget(table, "unpack") or rawget(_G, "unpack")
 local floor, ceil = math.floor, math.ceil
@@ -426,7 +427,7 @@ end
 local function cancelled_error(task, message)
   local request = task.request
   return Error.new {
-    type = "cancelled", code = "cancelled", message = message or "the task was cancelled",
+    type = CANCELLED, code = CANCELLED, message = message or "the task was cancelled",
     attempts = request and request.attempts or 0,
     method = request and request.method, url = request and request.url,
   }
