@@ -33,6 +33,9 @@ typedef struct {
   int nslots;
   medusa_transfer *free_list;
   int active;               /* added and neither ended nor cancelled */
+  medusa_transfer **ended;  /* ended, not yet reported by step(): libcurl can finish a
+                               transfer inside add()'s kick, with no socket event left */
+  int nended;
   int anchors;              /* registry ref: {[id] = request table}, keeps a body alive */
   int socket_errno;         /* the last epoll_ctl failure inside the socket callback */
 } http_multi;
@@ -93,6 +96,9 @@ static void multi_close(lua_State *L, http_multi *m) {
   }
   free(m->slots);
   m->slots = NULL;
+  free(m->ended);
+  m->ended = NULL;
+  m->nended = 0;
   m->nslots = 0;
   m->free_list = NULL;
   m->active = 0;
@@ -153,6 +159,9 @@ static medusa_transfer *spare_transfer(http_multi *m) {
   slots = realloc(m->slots, sizeof *slots * (size_t)(m->nslots + 1));
   if (slots == NULL) return NULL;
   m->slots = slots;
+  slots = realloc(m->ended, sizeof *slots * (size_t)(m->nslots + 1));
+  if (slots == NULL) return NULL;
+  m->ended = slots;
   t = malloc(sizeof *t);
   if (t == NULL) return NULL;
   if (!medusa_transfer_open(t)) {
@@ -186,6 +195,8 @@ static void release(lua_State *L, http_multi *m, medusa_transfer *t) {
   t->next = m->free_list;
   m->free_list = t;
 }
+
+static void harvest(http_multi *m);
 
 /* multi:add(request) -> id | nil, failure. request: as client:perform takes it. */
 static int l_multi_add(lua_State *L) {
@@ -224,6 +235,7 @@ static int l_multi_add(lua_State *L) {
     int running;
     m->deadline_ms = -1;
     curl_multi_socket_action(m->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    harvest(m); /* what the kick finished (this transfer or another) waits for step() */
   }
   lua_pushinteger(L, t->id);
   return 1;
@@ -236,10 +248,10 @@ static medusa_transfer *check_id(lua_State *L, http_multi *m) {
   return m->slots[id - 1];
 }
 
-/* Moves what libcurl finished into the transfers; pushes their ids (a list) or nothing. */
-static int collect_done(lua_State *L, http_multi *m) {
+/* Moves what libcurl finished into the transfers and the ended list. */
+static void harvest(http_multi *m) {
   CURLMsg *msg;
-  int left, n = 0;
+  int left;
   while ((msg = curl_multi_info_read(m->multi, &left)) != NULL) {
     medusa_transfer *t = NULL;
     if (msg->msg != CURLMSG_DONE) continue;
@@ -248,11 +260,21 @@ static int collect_done(lua_State *L, http_multi *m) {
     t->result = msg->data.result;
     curl_multi_remove_handle(m->multi, t->curl);
     m->active--;
-    if (n == 0) lua_createtable(L, left + 1, 0);
-    lua_pushinteger(L, t->id);
-    lua_rawseti(L, -2, ++n);
+    m->ended[m->nended++] = t;
   }
-  return n > 0;
+}
+
+/* Pushes the ids of the ended list (a list) and empties it, or pushes nothing. */
+static int report_ended(lua_State *L, http_multi *m) {
+  int i;
+  if (m->nended == 0) return 0;
+  lua_createtable(L, m->nended, 0);
+  for (i = 0; i < m->nended; i++) {
+    lua_pushinteger(L, m->ended[i]->id);
+    lua_rawseti(L, -2, i + 1);
+  }
+  m->nended = 0;
+  return 1;
 }
 
 /* multi:step() -> {id, ...} | nil: does what is due without waiting (ready sockets,
@@ -271,7 +293,8 @@ static int l_multi_step(lua_State *L) {
     m->deadline_ms = -1; /* the action may set a new one */
     curl_multi_socket_action(m->multi, CURL_SOCKET_TIMEOUT, 0, &running);
   }
-  return collect_done(L, m);
+  harvest(m);
+  return report_ended(L, m);
 }
 
 /* multi:result(id, header_rules?) -> response | nil, failure, as client:perform returns
@@ -293,16 +316,26 @@ static int l_multi_cancel(lua_State *L) {
   if (!t->done) {
     curl_multi_remove_handle(m->multi, t->curl);
     m->active--;
+  } else {
+    int i, k = 0; /* ended but not reported yet: step() must not report it */
+    for (i = 0; i < m->nended; i++)
+      if (m->ended[i] != t) m->ended[k++] = m->ended[i];
+    m->nended = k;
   }
   medusa_transfer_trim(t);
   release(L, m, t);
   return 0;
 }
 
-/* multi:timeout() -> ms until step() has work without any socket event, -1 for never. */
+/* multi:timeout() -> ms until step() has work without any socket event, -1 for never;
+ * 0 while transfers that ended without a socket event (inside add) wait to be reported. */
 static int l_multi_timeout(lua_State *L) {
   http_multi *m = check_multi(L);
   long long left;
+  if (m->nended > 0) { /* step() has ended transfers to report now */
+    lua_pushinteger(L, 0);
+    return 1;
+  }
   if (m->deadline_ms < 0) {
     lua_pushinteger(L, -1);
     return 1;
