@@ -142,7 +142,16 @@ local function notify(task)
   local waiters = task.waiters
   task.waiters = nil
   running_count = running_count - 1
-  for i = 1, #waiters do waiters[i](task) end
+  if waiters then
+    for i = 1, #waiters do waiters[i](task) end
+  end
+end
+
+-- fn(task) runs when the task ends; the list is made on the first one (most tasks of an
+-- all have one waiter, many have none).
+local function add_waiter(task, fn)
+  local waiters = task.waiters
+  if waiters then waiters[#waiters + 1] = fn else task.waiters = { fn } end
 end
 
 -- What a worker coroutine yields when its task's function returned: FINISHED and the
@@ -201,7 +210,7 @@ end
 ---@param owner table  the client the task was spawned from (its close() cancels it)
 function Scheduler.spawn(owner, fn, ...)
   local args = select("#", ...) > 0 and pack(...) or nil
-  local task = setmetatable({ state = "running", engine = "curl", owner = owner, waiters = {} }, Task)
+  local task = setmetatable({ state = "running", engine = "curl", owner = owner }, Task)
   local n = #idle_workers
   local co = idle_workers[n]
   if co then
@@ -256,7 +265,7 @@ function Scheduler.lane(max_in_flight)
 end
 
 local function give_slot(lane)
-  local next_task = table.remove(lane.queue, 1)
+  local next_task = lane.queue[1] and table.remove(lane.queue, 1)
   if next_task then
     next_task.blocked = nil
     push_ready(next_task) -- the slot passes to it: in_flight stays
@@ -282,7 +291,9 @@ function Scheduler.transfer(task, lane, request)
     return nil, failure
   end
   lane.by_id[id] = task
-  task.blocked = { lane = lane, id = id, rules = request.header_rules }
+  -- In flight: fields of the task rather than a `blocked` table, as every call of a
+  -- batch passes here (the rarer waits below use one).
+  task.lane, task.transfer_id = lane, id
   wake_loop() -- libcurl starts it on the next step
   return suspend()
 end
@@ -300,8 +311,8 @@ local function step_lane(lane)
     local id = finished[i]
     local task = lane.by_id[id]
     lane.by_id[id] = nil
-    local response, failure = lane.multi:result(id, task.blocked.rules)
-    task.blocked = nil
+    local response, failure = lane.multi:result(id, task.request.header_rules)
+    task.transfer_id = nil
     give_slot(lane)
     push_ready(task, response, failure)
   end
@@ -414,7 +425,7 @@ function Task:wait()
     if me == self or (me == nil and inside_task() == self) then Error.raise("a task cannot wait for itself") end
     if me then
       local waiter = function() push_ready(me) end
-      self.waiters[#self.waiters + 1] = waiter
+      add_waiter(self, waiter)
       me.blocked = { on = self, waiter = waiter }
       suspend()
     else
@@ -444,14 +455,17 @@ local cancel_group
 
 -- Stops whatever the task waits for; it sends nothing more.
 local function unblock(task)
+  local id = task.transfer_id
+  if id then
+    task.transfer_id = nil
+    task.lane.by_id[id] = nil
+    task.lane.multi:cancel(id)
+    give_slot(task.lane)
+  end
   local b = task.blocked
   task.blocked = nil
   if not b then return end
-  if b.id then
-    b.lane.by_id[b.id] = nil
-    b.lane.multi:cancel(b.id)
-    give_slot(b.lane)
-  elseif b.queued then
+  if b.queued then
     remove_value(b.lane.queue, task)
   elseif b.timer then
     b.timer.dead = true
@@ -511,7 +525,7 @@ function Scheduler.all(owner, list, timeout_ms)
   for i = 1, n do
     local task = Scheduler.spawn(owner, list[i])
     group.tasks[i] = task
-    if task.state == "running" then task.waiters[#task.waiters + 1] = ended else ended(task) end
+    if task.state == "running" then add_waiter(task, ended) else ended(task) end
     if group.failed then
       group.left = group.left - (n - i) -- the rest never start
       break
