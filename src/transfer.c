@@ -369,8 +369,12 @@ static void push_lower(lua_State *L, const char *s, size_t n) {
  * third of the map's cost. One cache per Lua state remembers, by the exact bytes a name
  * came in (so a hit needs no lower-casing), the lower-cased Lua string, kept alive in a
  * Lua table, so that a hit pushes it with one rawgeti on that table's array part.
+ * Each entry also holds the name's rule, read once from the rules table the cache was
+ * filled with: a hit asks no Lua table (rules tables are constant: medusa.headers RULES;
+ * a different table starts the cache again).
  * The Lua table (in the registry under &name_cache_key) holds the strings at 1..count,
- * the C part (a userdata) at NAME_CACHE_MAX + 1. Only names up to NAME_CACHE_LEN bytes
+ * the C part (a userdata) at NAME_CACHE_MAX + 1 and the rules table it was filled with at
+ * NAME_CACHE_MAX + 2 (held, so that no other table can take its address). Only names up to NAME_CACHE_LEN bytes
  * are kept (Lua's short strings; real names are far shorter). A server chooses the names,
  * so the cache is bounded: full at the start of a head, it starts again. */
 #define NAME_CACHE_SLOTS 128 /* open addressing, a power of two */
@@ -381,10 +385,12 @@ typedef struct {
   unsigned hash;
   unsigned char len;  /* 0: an empty slot */
   unsigned char id;   /* the lower-cased string's index in the Lua table */
+  char rule;          /* 'f' first, 'l' list, 0 join */
   char wire[NAME_CACHE_LEN];
 } name_entry;
 
 typedef struct {
+  const void *rules; /* the rules table the entries' rules come from, NULL for none */
   int count;
   name_entry slot[NAME_CACHE_SLOTS];
 } name_cache;
@@ -403,7 +409,7 @@ static name_cache *push_name_cache(lua_State *L) {
     return nc;
   }
   lua_pop(L, 1);
-  lua_createtable(L, NAME_CACHE_MAX + 1, 0);
+  lua_createtable(L, NAME_CACHE_MAX + 2, 0);
   nc = compat_newuserdata(L, sizeof *nc);
   memset(nc, 0, sizeof *nc);
   lua_rawseti(L, -2, NAME_CACHE_MAX + 1);
@@ -434,22 +440,35 @@ static name_entry *name_cache_find(name_cache *nc, const char *s, size_t n, unsi
   }
 }
 
-/* Pushes the lower-cased name of s[0..n): from the cache (table at index `names`) when
- * it holds that spelling, else made and, if it fits, remembered. */
-static void push_name(lua_State *L, name_cache *nc, int names, const char *s, size_t n) {
+/* The rule (rules: a table's stack index, or 0) of the lower-cased name on top. */
+static char rule_of_top(lua_State *L, int rules) {
+  char rule = 0;
+  if (rules == 0) return 0;
+  lua_pushvalue(L, -1);
+  lua_rawget(L, rules);
+  if (lua_type(L, -1) == LUA_TSTRING) rule = *lua_tostring(L, -1);
+  lua_pop(L, 1);
+  return rule;
+}
+
+/* Pushes the lower-cased name of s[0..n) and returns its rule: from the cache (table at
+ * index `names`) when it holds that spelling, else made and, if it fits, remembered. */
+static char push_name(lua_State *L, name_cache *nc, int names, int rules, const char *s, size_t n) {
   unsigned h;
   name_entry *e;
+  char rule;
   if (n > NAME_CACHE_LEN) {
     push_lower(L, s, n);
-    return;
+    return rule_of_top(L, rules);
   }
   h = name_hash(s, n);
   e = name_cache_find(nc, s, n, h);
   if (e->len != 0) {
     compat_rawgeti(L, names, e->id);
-    return;
+    return e->rule;
   }
   push_lower(L, s, n);
+  rule = rule_of_top(L, rules);
   if (nc->count < NAME_CACHE_MAX) {
     /* the string first: the entry exists only once its string does (rawseti may raise) */
     lua_pushvalue(L, -1);
@@ -457,8 +476,10 @@ static void push_name(lua_State *L, name_cache *nc, int names, const char *s, si
     e->hash = h;
     e->len = (unsigned char)n;
     e->id = (unsigned char)++nc->count;
+    e->rule = rule;
     memcpy(e->wire, s, n);
   }
+  return rule;
 }
 
 /* Pushes the response head as a map {lower-cased name = value}, sized once. What repeats
@@ -474,8 +495,16 @@ static void push_header_map(lua_State *L, const membuf *head, int rules) {
   name_cache *nc;
   nc = push_name_cache(L);
   names = lua_gettop(L);
-  if (nc->count == NAME_CACHE_MAX) { /* full: start again (the strings are overwritten) */
+  if (nc->count == NAME_CACHE_MAX || nc->rules != (rules ? lua_topointer(L, rules) : NULL)) {
+    /* full, or other rules: start again (the strings are overwritten) */
     memset(nc, 0, sizeof *nc);
+    if (rules != 0) {
+      nc->rules = lua_topointer(L, rules);
+      lua_pushvalue(L, rules);
+    } else {
+      lua_pushnil(L);
+    }
+    compat_rawseti(L, names, NAME_CACHE_MAX + 2);
   }
   lines = head_scan_start(&scan, head);
   lua_createtable(L, 0, lines > 1 ? lines - 1 : 0);
@@ -486,14 +515,8 @@ static void push_header_map(lua_State *L, const membuf *head, int rules) {
     char rule = 0; /* 'f' first, 'l' list, 0 join */
     if (kind == LINE_SKIP || (kind == LINE_FOLD && last_kind == 3)) continue;
     if (kind == LINE_FIELD) {
-      push_name(L, nc, names, name, nlen);
+      rule = push_name(L, nc, names, rules, name, nlen);
       lua_replace(L, last);
-      if (rules != 0) {
-        lua_pushvalue(L, last);
-        lua_rawget(L, rules);
-        if (lua_type(L, -1) == LUA_TSTRING) rule = *lua_tostring(L, -1);
-        lua_pop(L, 1);
-      }
     }
     lua_pushvalue(L, last);
     lua_rawget(L, map); /* what the name holds so far */
