@@ -4,6 +4,7 @@
  * and the Lua values (response or failure) built from it afterwards. No policy: no
  * retries, no header rules beyond the contract's safety rule, no JSON. No Lua API is
  * called inside a libcurl callback. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -384,14 +385,15 @@ static void push_lower(lua_State *L, const char *s, size_t n) {
 typedef struct {
   unsigned hash;
   unsigned char len;  /* 0: an empty slot */
-  unsigned char id;   /* the lower-cased string's index in the Lua table */
+  unsigned char id;   /* the lower-cased string's index in the Lua table, one per name */
   char rule;          /* 'f' first, 'l' list, 0 join */
   char wire[NAME_CACHE_LEN];
 } name_entry;
 
 typedef struct {
   const void *rules; /* the rules table the entries' rules come from, NULL for none */
-  int count;
+  int count;         /* entries */
+  int strings;       /* lower-cased strings, 1..strings: spellings of one name share one */
   name_entry slot[NAME_CACHE_SLOTS];
 } name_cache;
 
@@ -451,12 +453,37 @@ static char rule_of_top(lua_State *L, int rules) {
   return rule;
 }
 
+static int same_lower(const char *a, const char *b, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = (char)(x + 32);
+    if (y >= 'A' && y <= 'Z') y = (char)(y + 32);
+    if (x != y) return 0;
+  }
+  return 1;
+}
+
+/* The string id of another spelling of the name s[0..n) in the cache, or 0. */
+static int id_of_other_spelling(const name_cache *nc, const char *s, size_t n) {
+  int i;
+  for (i = 0; i < NAME_CACHE_SLOTS; i++) {
+    const name_entry *e = &nc->slot[i];
+    if (e->len == n && same_lower(e->wire, s, n)) return e->id;
+  }
+  return 0;
+}
+
 /* Pushes the lower-cased name of s[0..n) and returns its rule: from the cache (table at
- * index `names`) when it holds that spelling, else made and, if it fits, remembered. */
-static char push_name(lua_State *L, name_cache *nc, int names, int rules, const char *s, size_t n) {
+ * index `names`) when it holds that spelling, else made and, if it fits, remembered.
+ * *id: the name's string id in the cache (the same for every spelling of one name), 0
+ * when the name is not in the cache. */
+static char push_name(lua_State *L, name_cache *nc, int names, int rules, const char *s, size_t n, int *id) {
   unsigned h;
   name_entry *e;
   char rule;
+  int other;
+  *id = 0;
   if (n > NAME_CACHE_LEN) {
     push_lower(L, s, n);
     return rule_of_top(L, rules);
@@ -465,19 +492,26 @@ static char push_name(lua_State *L, name_cache *nc, int names, int rules, const 
   e = name_cache_find(nc, s, n, h);
   if (e->len != 0) {
     compat_rawgeti(L, names, e->id);
+    *id = e->id;
     return e->rule;
   }
   push_lower(L, s, n);
   rule = rule_of_top(L, rules);
   if (nc->count < NAME_CACHE_MAX) {
-    /* the string first: the entry exists only once its string does (rawseti may raise) */
-    lua_pushvalue(L, -1);
-    compat_rawseti(L, names, nc->count + 1);
+    other = id_of_other_spelling(nc, s, n);
+    if (other == 0) {
+      /* the string first: the entry exists only once its string does (rawseti may raise) */
+      lua_pushvalue(L, -1);
+      compat_rawseti(L, names, nc->strings + 1);
+      other = ++nc->strings;
+    }
     e->hash = h;
     e->len = (unsigned char)n;
-    e->id = (unsigned char)++nc->count;
+    e->id = (unsigned char)other;
     e->rule = rule;
     memcpy(e->wire, s, n);
+    nc->count++;
+    *id = other;
   }
   return rule;
 }
@@ -492,6 +526,8 @@ static void push_header_map(lua_State *L, const membuf *head, int rules) {
   const char *name = NULL, *value = NULL;
   size_t nlen = 0, vlen = 0;
   int lines, map, last, names, kind, last_kind = 0; /* 0 none, 1 string value, 2 list element, 3 dropped */
+  int id, exact = 1;
+  uint64_t seen = 0; /* bit id - 1: a line with that cached name came (NAME_CACHE_MAX <= 64) */
   name_cache *nc;
   nc = push_name_cache(L);
   names = lua_gettop(L);
@@ -515,8 +551,29 @@ static void push_header_map(lua_State *L, const membuf *head, int rules) {
     char rule = 0; /* 'f' first, 'l' list, 0 join */
     if (kind == LINE_SKIP || (kind == LINE_FOLD && last_kind == 3)) continue;
     if (kind == LINE_FIELD) {
-      rule = push_name(L, nc, names, rules, name, nlen);
+      rule = push_name(L, nc, names, rules, name, nlen, &id);
       lua_replace(L, last);
+      /* Shaped for speed: the first line of a name needs no rawget of what the map holds
+       * for it. Every name so far had a cache id, one per lower-cased name, so the bits
+       * of `seen` say exactly which names the map has; after a name with none (too long,
+       * or the cache full) every line asks the map again. */
+      if (id == 0) {
+        exact = 0;
+      } else if (exact && !(seen & ((uint64_t)1 << (id - 1)))) {
+        seen |= (uint64_t)1 << (id - 1);
+        lua_pushvalue(L, last);
+        if (rule == 'l') {
+          lua_createtable(L, 2, 0);
+          lua_pushlstring(L, value, vlen);
+          lua_rawseti(L, -2, 1);
+          last_kind = 2;
+        } else {
+          lua_pushlstring(L, value, vlen);
+          last_kind = 1;
+        }
+        lua_rawset(L, map);
+        continue;
+      }
     }
     lua_pushvalue(L, last);
     lua_rawget(L, map); /* what the name holds so far */
