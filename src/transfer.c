@@ -373,11 +373,12 @@ static void push_lower(lua_State *L, const char *s, size_t n) {
  * Each entry also holds the name's rule, read once from the rules table the cache was
  * filled with: a hit asks no Lua table (rules tables are constant: medusa.headers RULES;
  * a different table starts the cache again).
- * The Lua table (in the registry under &name_cache_key) holds the strings at 1..count,
- * the C part (a userdata) at NAME_CACHE_MAX + 1 and the rules table it was filled with at
- * NAME_CACHE_MAX + 2 (held, so that no other table can take its address). Only names up to NAME_CACHE_LEN bytes
- * are kept (Lua's short strings; real names are far shorter). A server chooses the names,
- * so the cache is bounded: full at the start of a head, it starts again. */
+ * The Lua table (in the registry under &name_cache_key) holds the strings at
+ * 1..strings, the C part (a userdata) at NAME_CACHE_MAX + 1 and the rules table it was
+ * filled with at NAME_CACHE_MAX + 2 (held, so that no other table can take its address).
+ * Only names up to NAME_CACHE_LEN bytes are kept (Lua's short strings; real names are far
+ * shorter). A server chooses the names, so the cache is bounded: full at the start of a
+ * head, it starts again. */
 #define NAME_CACHE_SLOTS 128 /* open addressing, a power of two */
 #define NAME_CACHE_MAX 64    /* entries; at most half the slots, so probes stay short */
 #define NAME_CACHE_LEN 40
