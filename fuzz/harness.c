@@ -3,8 +3,11 @@
  * the target's check, fuzz/targets/FUZZ_TARGET.lua, a Lua function that raises when a
  * property fails: a raise is reported as a crash. The checks are Lua so that
  * spec/fuzz_regressions_spec.lua can replay the same properties against the normal build.
- * src/http.c is included, not linked, so that its static head parser (on_header and
- * push_headers) can be driven without a socket; the production file stays as it is. */
+ * src/transfer.c is included, not linked, so that its static head parser (on_header,
+ * push_headers and push_header_map) can be driven without a socket; the production file
+ * stays as it is. http.c comes with it; multi.c, which needs only transfer.h, is linked
+ * (mk/fuzz.mk). */
+#include "../src/transfer.c"
 #include "../src/http.c"
 
 #include <stdint.h>
@@ -21,7 +24,7 @@ static lua_State *fuzz_L;
 static int fuzz_head(lua_State *L) {
   size_t len, off = 0;
   const char *bytes = luaL_checklstring(L, 1, &len);
-  http_client c;
+  medusa_transfer c;
   memset(&c, 0, sizeof c);
   c.max_body = (size_t)luaL_checkinteger(L, 2);
   while (off < len) {

@@ -1,6 +1,7 @@
 # mk/bench.mk: `make bench` runs the benchmark suite in bench/ (issue 7) and writes
 # bench/results/latest.md (printed too) and bench/results/latest.svg; `make bench-profile`
-# writes bench/results/profile.md (callgrind instruction counts). Benchmarks are not tests:
+# writes bench/results/profile.md (callgrind instruction counts); `make bench-header-map`
+# the callgrind cost of one response header map alone. Benchmarks are not tests:
 # nothing here is in TEST_TARGETS.
 #   make bench BENCH_ONLY=get,codec   groups: get post codec startup nginx concurrent
 #   make bench QUICK=1                fewer requests and repetitions (a quick look, ~1 min)
@@ -26,7 +27,7 @@ $(BENCH_LUAJIT_CORE): $(SRC) $(HDR) | bench-deps
 	$(CC) -O2 -g $(WARN) $(SHARED) -I/usr/include/luajit-2.1 $(SRC) -o $@ $(CURL_LIBS)
 endif
 
-.PHONY: bench bench-profile bench-deps
+.PHONY: bench bench-profile bench-header-map bench-deps
 bench-deps:
 	@tools/ensure-deps $(BENCH_DEPS)
 	@command -v npm >/dev/null 2>&1 || tools/ensure-deps nodejs npm
@@ -52,6 +53,28 @@ bench/build/luajit/bench_rusage.so: bench/lua_rusage.c | bench-deps
 bench/build/lua_sym: bench/lua_sym.c | bench-deps
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -g $(WARN) $(LUA54_INC) $< -o $@ $(shell pkg-config --variable=libdir lua5.4 2>/dev/null || echo /usr/lib/x86_64-linux-gnu)/liblua5.4.a -lm -ldl -Wl,-E
+
+# The header map alone (bench/header_map.c), on the same static liblua with symbols.
+bench/build/header_map: bench/header_map.c $(SRC) $(HDR) | bench-deps
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g $(WARN) $(LUA54_INC) $< src/contract.c -o $@ $(shell pkg-config --variable=libdir lua5.4 2>/dev/null || echo /usr/lib/x86_64-linux-gnu)/liblua5.4.a -lm -ldl $(CURL_LIBS)
+
+# Ir of one push_header_map: (callgrind with HEADER_MAP_N maps - with none) / HEADER_MAP_N,
+# HEADER_MAP_REPS times, the median printed: Lua 5.4 seeds its string hash per process, so
+# runs differ by about 1 %.
+HEADER_MAP_N ?= 10000
+HEADER_MAP_REPS ?= 5
+bench-header-map: bench/build/header_map
+	@tools/ensure-deps valgrind
+	@cd bench/build && for r in $$(seq $(HEADER_MAP_REPS)); do \
+	  for n in $(HEADER_MAP_N) 0; do \
+	    LUA_PATH='$(CURDIR)/lua/?.lua;;' valgrind --tool=callgrind --callgrind-out-file=header_map.$$n.out \
+	      ./header_map $$n > /dev/null 2> header_map.$$n.log || { cat header_map.$$n.log; exit 1; }; \
+	  done; \
+	  a=$$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' header_map.$(HEADER_MAP_N).log); \
+	  b=$$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' header_map.0.log); \
+	  echo $$(( (a - b) / $(HEADER_MAP_N) )); \
+	done | sort -n | tr '\n' ' ' | awk '{ printf "push_header_map: %d Ir per map (median of %s)\n", $$((NF + 1) / 2), $$0 }'
 
 # medusa-js 6.1.10 exactly as the committed lockfile pins it; no install scripts run.
 bench/node/node_modules/.package-lock.json: bench/node/package.json bench/node/package-lock.json | bench-deps

@@ -44,7 +44,7 @@ fuzz-build: $(FUZZ_BINS)
 $(FUZZ_DIR)/%: fuzz/harness.c $(SRC) $(HDR) mk/fuzz.mk | deps-fuzz
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(WARN) $(LUA54_INC) -DFUZZ_TARGET='"$*"' -DFUZZ_ROOT='"$(CURDIR)"' \
-	  fuzz/harness.c src/core.c src/json.c src/query.c src/contract.c -o $@ -llua5.4 $(CURL_LIBS)
+	  fuzz/harness.c src/core.c src/json.c src/query.c src/contract.c src/multi.c -o $@ -llua5.4 $(CURL_LIBS)
 
 # One target for FUZZ_SECONDS; "Done N runs" is its execution count (a crash fails make).
 fuzz-run-%: $(FUZZ_DIR)/% $(FUZZ_LUA)

@@ -94,6 +94,42 @@ describe("the libcurl transport", function()
     assert.are.same(want, Headers.map(flat, Headers.RULES))
   end)
 
+  it("builds the same map whatever the C core remembers of earlier heads' names", function()
+    -- src/transfer.c caches names by spelling, with their rules, per Lua state: every head
+    -- below is compared with medusa.headers' map of the same fields, in an order that
+    -- hits the cache, overflows it (more names than it keeps) and changes the rules table.
+    local Headers = require "medusa.headers"
+    local function head(lines)
+      return table.concat({ "HTTP/1.1 200 OK", table.concat(lines, "\r\n"), "Connection: close", "Content-Length: 2", "", "ok" }, "\r\n")
+    end
+    local spellings = head {
+      "Retry-After: 5", "retry-after: 9", "RETRY-AFTER: 1",
+      "Set-Cookie: a=1", "set-cookie: b=2", "SET-COOKIE: c=3",
+      "X-Joined: one", "x-joined: two", "x-Joined: three",
+      "Vary: Origin", "vary: Accept", "Vary: Cookie",
+    }
+    local many = {}
+    for i = 1, 100 do many[#many + 1] = ("X-Many-%d: %d"):format(i, i) end
+    for _, i in ipairs { 1, 2, 50, 99, 100 } do many[#many + 1] = ("x-many-%d: again %d"):format(i, i) end
+    many[#many + 1] = "Set-Cookie: late=1"
+    many[#many + 1] = "set-cookie: late=2"
+    many[#many + 1] = "VARY: late" -- a spelling first seen when the cache is full...
+    many[#many + 1] = "Vary: later" -- ...then one the cache knows, of the same name
+    many = head(many)
+    local other_rules = { ["x-joined"] = "first", ["retry-after"] = "list", vary = "first" }
+    local cases = {
+      { spellings, Headers.RULES }, { spellings, Headers.RULES },
+      { many, Headers.RULES }, { many, Headers.RULES }, { spellings, Headers.RULES },
+      { spellings, other_rules }, { many, other_rules }, { spellings, Headers.RULES },
+    }
+    for i, case in ipairs(cases) do
+      srv:script { { raw = case[1], after = "close" }, { raw = case[1], after = "close" } }
+      local mapped = assert(get("/m", { header_rules = case[2] })).headers
+      local flat = assert(get("/m")).headers
+      assert.are.same(Headers.map(flat, case[2]), mapped, "case " .. i)
+    end
+  end)
+
   it("refuses header_rules that are not a table, before sending anything", function()
     assert.has_error(function() get("/m", { header_rules = "first" }) end)
     assert.are.equal(0, #srv:log())

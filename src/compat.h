@@ -8,6 +8,7 @@
  *   raw length                    lua_objlen      lua_rawlen     lua_rawlen       lua_rawlen
  *   new userdata                  lua_newuserdata lua_newuserdata lua_newuserdata lua_newuserdatauv
  *   lua_rawgeti's index           int             int            lua_Integer      lua_Integer
+ *   lua_rawseti's index           int             int            lua_Integer      lua_Integer
  *   __close metamethod            no              no             no               yes
  */
 #ifndef MEDUSA_COMPAT_H
@@ -35,10 +36,12 @@
 #define compat_isinteger(L, i) lua_isinteger((L), (i))
 /* lua_rawgeti takes a lua_Integer index. */
 #define compat_rawgeti(L, t, i) lua_rawgeti((L), (t), (lua_Integer)(i))
+#define compat_rawseti(L, t, i) lua_rawseti((L), (t), (lua_Integer)(i))
 #else
 #define compat_isinteger(L, i) 0
 /* lua_rawgeti takes an int index. */
 #define compat_rawgeti(L, t, i) lua_rawgeti((L), (t), (int)(i))
+#define compat_rawseti(L, t, i) lua_rawseti((L), (t), (int)(i))
 #endif
 
 /* The length of a string, table or userdata without metamethods. */

@@ -4,6 +4,7 @@
  * and the Lua values (response or failure) built from it afterwards. No policy: no
  * retries, no header rules beyond the contract's safety rule, no JSON. No Lua API is
  * called inside a libcurl callback. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -353,6 +354,7 @@ static void push_lower(lua_State *L, const char *s, size_t n) {
   char small[128];
   char *d = small;
   size_t i;
+  small[0] = '\0'; /* n is never 0 here, but gcc cannot tell (-Wmaybe-uninitialized) */
   if (n > sizeof small) d = compat_newuserdata(L, n);
   for (i = 0; i < n; i++) {
     char ch = s[i];
@@ -360,6 +362,159 @@ static void push_lower(lua_State *L, const char *s, size_t n) {
   }
   lua_pushlstring(L, d, n);
   if (d != small) lua_remove(L, -2);
+}
+
+/* ---- the header name cache ----
+ * Shaped for speed: a server sends the same dozen names on every response, and making
+ * each one's lower-cased Lua string (lower-case copy, hash, intern lookup) was about a
+ * third of the map's cost. One cache per Lua state remembers, by the exact bytes a name
+ * came in (so a hit needs no lower-casing), the lower-cased Lua string, kept alive in a
+ * Lua table, so that a hit pushes it with one rawgeti on that table's array part.
+ * Each entry also holds the name's rule, read once from the rules table the cache was
+ * filled with: a hit asks no Lua table (rules tables are constant: medusa.headers RULES;
+ * a different table starts the cache again).
+ * The Lua table (in the registry under &name_cache_key) holds the strings at
+ * 1..strings, the C part (a userdata) at NAME_CACHE_MAX + 1 and the rules table it was
+ * filled with at NAME_CACHE_MAX + 2 (held, so that no other table can take its address).
+ * Only names up to NAME_CACHE_LEN bytes are kept (Lua's short strings; real names are far
+ * shorter). A server chooses the names, so the cache is bounded: full at the start of a
+ * head, it starts again. */
+#define NAME_CACHE_SLOTS 128 /* open addressing, a power of two */
+#define NAME_CACHE_MAX 64    /* entries; at most half the slots, so probes stay short */
+#define NAME_CACHE_LEN 40
+
+typedef struct {
+  unsigned hash;
+  unsigned char len;  /* 0: an empty slot */
+  unsigned char id;   /* the lower-cased string's index in the Lua table, one per name */
+  char rule;          /* 'f' first, 'l' list, 0 join */
+  char wire[NAME_CACHE_LEN];
+} name_entry;
+
+typedef struct {
+  const void *rules; /* the rules table the entries' rules come from, NULL for none */
+  int count;         /* entries */
+  int strings;       /* lower-cased strings, 1..strings: spellings of one name share one */
+  name_entry slot[NAME_CACHE_SLOTS];
+} name_cache;
+
+static const char name_cache_key = 0;
+
+/* Pushes the cache's Lua table and returns its C part. */
+static name_cache *push_name_cache(lua_State *L) {
+  name_cache *nc;
+  lua_pushlightuserdata(L, (void *)&name_cache_key);
+  lua_rawget(L, LUA_REGISTRYINDEX);
+  if (lua_istable(L, -1)) {
+    compat_rawgeti(L, -1, NAME_CACHE_MAX + 1);
+    nc = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    return nc;
+  }
+  lua_pop(L, 1);
+  lua_createtable(L, NAME_CACHE_MAX + 2, 0);
+  nc = compat_newuserdata(L, sizeof *nc);
+  memset(nc, 0, sizeof *nc);
+  lua_rawseti(L, -2, NAME_CACHE_MAX + 1);
+  lua_pushlightuserdata(L, (void *)&name_cache_key);
+  lua_pushvalue(L, -2);
+  lua_rawset(L, LUA_REGISTRYINDEX);
+  return nc;
+}
+
+/* From the length and four of the bytes, not all of them: cheap, and enough to tell a
+ * head's names apart; the comparison in name_cache_find settles the rest (n >= 1). */
+static unsigned name_hash(const char *s, size_t n) {
+  unsigned h = (unsigned)n * 0x9e3779b1u;
+  h ^= (unsigned char)s[0] * 0x85ebca6bu;
+  h ^= (unsigned char)s[n / 2] * 0xc2b2ae35u;
+  h ^= (unsigned char)s[n - 1] * 0x27d4eb2fu;
+  h ^= (unsigned char)s[(n - 1) / 3] * 0x165667b1u;
+  return h ^ (h >> 15);
+}
+
+/* The entry of the name spelled s[0..n), or the empty slot where it would go. */
+static name_entry *name_cache_find(name_cache *nc, const char *s, size_t n, unsigned h) {
+  unsigned i = h & (NAME_CACHE_SLOTS - 1);
+  for (;;) {
+    name_entry *e = &nc->slot[i];
+    if (e->len == 0 || (e->hash == h && e->len == n && memcmp(e->wire, s, n) == 0)) return e;
+    i = (i + 1) & (NAME_CACHE_SLOTS - 1);
+  }
+}
+
+/* The rule (rules: a table's stack index, or 0) of the lower-cased name on top. */
+static char rule_of_top(lua_State *L, int rules) {
+  char rule = 0;
+  if (rules == 0) return 0;
+  lua_pushvalue(L, -1);
+  lua_rawget(L, rules);
+  if (lua_type(L, -1) == LUA_TSTRING) rule = *lua_tostring(L, -1);
+  lua_pop(L, 1);
+  return rule;
+}
+
+static int same_lower(const char *a, const char *b, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = (char)(x + 32);
+    if (y >= 'A' && y <= 'Z') y = (char)(y + 32);
+    if (x != y) return 0;
+  }
+  return 1;
+}
+
+/* The string id of another spelling of the name s[0..n) in the cache, or 0. */
+static int id_of_other_spelling(const name_cache *nc, const char *s, size_t n) {
+  int i;
+  for (i = 0; i < NAME_CACHE_SLOTS; i++) {
+    const name_entry *e = &nc->slot[i];
+    if (e->len == n && same_lower(e->wire, s, n)) return e->id;
+  }
+  return 0;
+}
+
+/* Pushes the lower-cased name of s[0..n) and returns its rule: from the cache (table at
+ * index `names`) when it holds that spelling, else made and, if it fits, remembered.
+ * *id: the name's string id in the cache (the same for every spelling of one name), 0
+ * when the name is not in the cache. */
+static char push_name(lua_State *L, name_cache *nc, int names, int rules, const char *s, size_t n, int *id) {
+  unsigned h;
+  name_entry *e;
+  char rule;
+  int other;
+  *id = 0;
+  if (n > NAME_CACHE_LEN) {
+    push_lower(L, s, n);
+    return rule_of_top(L, rules);
+  }
+  h = name_hash(s, n);
+  e = name_cache_find(nc, s, n, h);
+  if (e->len != 0) {
+    compat_rawgeti(L, names, e->id);
+    *id = e->id;
+    return e->rule;
+  }
+  push_lower(L, s, n);
+  rule = rule_of_top(L, rules);
+  if (nc->count < NAME_CACHE_MAX) {
+    other = id_of_other_spelling(nc, s, n);
+    if (other == 0) {
+      /* the string first: the entry exists only once its string does (rawseti may raise) */
+      lua_pushvalue(L, -1);
+      compat_rawseti(L, names, nc->strings + 1);
+      other = ++nc->strings;
+    }
+    e->hash = h;
+    e->len = (unsigned char)n;
+    e->id = (unsigned char)other;
+    e->rule = rule;
+    memcpy(e->wire, s, n);
+    nc->count++;
+    *id = other;
+  }
+  return rule;
 }
 
 /* Pushes the response head as a map {lower-cased name = value}, sized once. What repeats
@@ -371,7 +526,23 @@ static void push_header_map(lua_State *L, const membuf *head, int rules) {
   head_scan scan;
   const char *name = NULL, *value = NULL;
   size_t nlen = 0, vlen = 0;
-  int lines, map, last, kind, last_kind = 0; /* 0 none, 1 string value, 2 list element, 3 dropped */
+  int lines, map, last, names, kind, last_kind = 0; /* 0 none, 1 string value, 2 list element, 3 dropped */
+  int id, exact = 1;
+  uint64_t seen = 0; /* bit id - 1: a line with that cached name came (NAME_CACHE_MAX <= 64) */
+  name_cache *nc;
+  nc = push_name_cache(L);
+  names = lua_gettop(L);
+  if (nc->count == NAME_CACHE_MAX || nc->rules != (rules ? lua_topointer(L, rules) : NULL)) {
+    /* full, or other rules: start again (the strings are overwritten) */
+    memset(nc, 0, sizeof *nc);
+    if (rules != 0) {
+      nc->rules = lua_topointer(L, rules);
+      lua_pushvalue(L, rules);
+    } else {
+      lua_pushnil(L);
+    }
+    compat_rawseti(L, names, NAME_CACHE_MAX + 2);
+  }
   lines = head_scan_start(&scan, head);
   lua_createtable(L, 0, lines > 1 ? lines - 1 : 0);
   map = lua_gettop(L);
@@ -381,13 +552,28 @@ static void push_header_map(lua_State *L, const membuf *head, int rules) {
     char rule = 0; /* 'f' first, 'l' list, 0 join */
     if (kind == LINE_SKIP || (kind == LINE_FOLD && last_kind == 3)) continue;
     if (kind == LINE_FIELD) {
-      push_lower(L, name, nlen);
+      rule = push_name(L, nc, names, rules, name, nlen, &id);
       lua_replace(L, last);
-      if (rules != 0) {
+      /* Shaped for speed: the first line of a name needs no rawget of what the map holds
+       * for it. Every name so far had a cache id, one per lower-cased name, so the bits
+       * of `seen` say exactly which names the map has; after a name with none (too long,
+       * or the cache full) every line asks the map again. */
+      if (id == 0) {
+        exact = 0;
+      } else if (exact && !(seen & ((uint64_t)1 << (id - 1)))) {
+        seen |= (uint64_t)1 << (id - 1);
         lua_pushvalue(L, last);
-        lua_rawget(L, rules);
-        if (lua_type(L, -1) == LUA_TSTRING) rule = *lua_tostring(L, -1);
-        lua_pop(L, 1);
+        if (rule == 'l') {
+          lua_createtable(L, 2, 0);
+          lua_pushlstring(L, value, vlen);
+          lua_rawseti(L, -2, 1);
+          last_kind = 2;
+        } else {
+          lua_pushlstring(L, value, vlen);
+          last_kind = 1;
+        }
+        lua_rawset(L, map);
+        continue;
       }
     }
     lua_pushvalue(L, last);
@@ -433,6 +619,7 @@ static void push_header_map(lua_State *L, const membuf *head, int rules) {
     lua_rawset(L, map);
   }
   lua_settop(L, map);
+  lua_replace(L, names); /* the map where the cache's table was */
 }
 
 /* The options of one request. A refused option (a URL longer than libcurl takes, out of

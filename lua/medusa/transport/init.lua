@@ -5,7 +5,9 @@
 -- request  = {method, url, headers = {{name, value}, ...}, body?, timeout_ms,
 --             connect_timeout_ms, max_response_bytes, header_rules?}
 -- response = {status, headers, body}: headers is the lower-cased map built with
---            header_rules (medusa.headers), or the flat {name1, value1, ...} list without
+--            header_rules (medusa.headers), or the flat {name1, value1, ...} list without;
+--            a header_rules table is never changed once used (the libcurl transport
+--            remembers each name's rule; the pipeline always passes medusa.headers RULES)
 -- err      = {type = "network"|"timeout"|"tls"|"too_large", message, code, status?, headers?}
 --
 -- Outside nginx every client uses libcurl. Inside nginx an automatic client decides per
