@@ -1316,7 +1316,10 @@ static void dec_object(decoder *d) {
     dec_unexpected(d, p, "expected ',' or '}'");
   }
   if (parking) {
-    build_object(L, base, n, 0);
+    /* Shaped for speed: a result's top-level object (the client's decode, with obj_mt) gets
+     * `response` added by lua/medusa/response.lua; one more hash slot spares that insert a
+     * resize of the table (measured -0.7k Ir per 525-byte GET body, GC included). */
+    build_object(L, base, n, d->depth == 1 && d->obj_mt ? 1 : 0);
     d->parked -= 2 * n;
   }
   if (d->obj_mt) {
