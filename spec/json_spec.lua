@@ -217,6 +217,34 @@ describe("json decode", function()
       assert.are.equal("last", decode("{" .. table.concat(parts, ",") .. "}").dup)
     end)
 
+    it("decodes keys right however often they repeat or share the key cache's slots", function()
+      -- the decoder caches object keys of up to 40 bytes across calls: keys of one length
+      -- with the same first, middle and last bytes share a slot; many evict each other
+      local keys = {"", "a", "\\u0041", "A", string.rep("k", 40), string.rep("k", 41), "caf\195\169"}
+      for i = 1, 600 do keys[#keys + 1] = ("k%03dk"):format(i) end
+      for i = 1, 50 do keys[#keys + 1] = "x" .. string.rep("y", i % 7) .. "z" end
+      for round = 1, 3 do
+        local parts, want = {}, {}
+        for i, k in ipairs(keys) do
+          local plain = k == "\\u0041" and "A" or k
+          if (i + round) % 3 ~= 0 then
+            parts[#parts + 1] = ('"%s":%d'):format(k, i)
+            want[plain] = i
+          end
+        end
+        -- the same keys nested, so each object's keys come from the cache filled just before
+        local text = "{" .. table.concat(parts, ",") .. ',"inner":{' .. table.concat(parts, ",") .. "}}"
+        local doc = decode(text)
+        want.inner = nil
+        for k, v in pairs(want) do
+          assert.are.equal(v, doc[k], k)
+          assert.are.equal(v, doc.inner[k], k)
+        end
+        doc.inner = nil
+        for k in pairs(doc) do assert.is_not_nil(want[k], k) end
+      end
+    end)
+
     it("decodes containers that nest below many parked values", function()
       -- 60 levels, each holding 200 values before the next level: more than LuaJIT's stack allows
       local open, close = {}, {}
