@@ -245,6 +245,38 @@ describe("json decode", function()
       end
     end)
 
+    it("decodes objects that the parking budget makes build early", function()
+      -- 14 levels of 200 parked values each, then objects of 150 members: the budget of
+      -- parked values runs out inside the first (and the per-object cap inside the last), so
+      -- their tables are built with the members so far and take the rest one by one
+      local open, close = {}, {}
+      for level = 1, 14 do
+        open[level] = "[" .. string.rep(tostring(level) .. ",", 200)
+        close[level] = "]"
+      end
+      local members = {}
+      for i = 1, 150 do members[i] = ('"k%d":[%d,{"i":%d}]'):format(i, i, i) end
+      members[#members + 1] = '"k1":"last"'
+      local obj = "{" .. table.concat(members, ",") .. "}"
+      local doc = decode(table.concat(open) .. "[" .. obj .. "," .. obj .. "]" .. table.concat(close))
+      local t = doc
+      for level = 1, 14 do
+        assert.are.equal(201, #t)
+        assert.are.equal(level, t[200])
+        t = t[201]
+      end
+      for j = 1, 2 do
+        local o, count = t[j], 0
+        for _ in pairs(o) do count = count + 1 end
+        assert.are.equal(150, count)
+        assert.are.equal("last", o.k1)
+        for i = 2, 150 do
+          assert.are.equal(i, o["k" .. i][1])
+          assert.are.equal(i, o["k" .. i][2].i)
+        end
+      end
+    end)
+
     it("decodes containers that nest below many parked values", function()
       -- 60 levels, each holding 200 values before the next level: more than LuaJIT's stack allows
       local open, close = {}, {}

