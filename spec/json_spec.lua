@@ -217,6 +217,66 @@ describe("json decode", function()
       assert.are.equal("last", decode("{" .. table.concat(parts, ",") .. "}").dup)
     end)
 
+    it("decodes keys right however often they repeat or share the key cache's slots", function()
+      -- the decoder caches object keys of up to 40 bytes across calls: keys of one length
+      -- with the same first, middle and last bytes share a slot; many evict each other
+      local keys = {"", "a", "\\u0041", "A", string.rep("k", 40), string.rep("k", 41), "caf\195\169"}
+      for i = 1, 600 do keys[#keys + 1] = ("k%03dk"):format(i) end
+      for i = 1, 50 do keys[#keys + 1] = "x" .. string.rep("y", i % 7) .. "z" end
+      for round = 1, 3 do
+        local parts, want = {}, {}
+        for i, k in ipairs(keys) do
+          local plain = k == "\\u0041" and "A" or k
+          if (i + round) % 3 ~= 0 then
+            parts[#parts + 1] = ('"%s":%d'):format(k, i)
+            want[plain] = i
+          end
+        end
+        -- the same keys nested, so each object's keys come from the cache filled just before
+        local text = "{" .. table.concat(parts, ",") .. ',"inner":{' .. table.concat(parts, ",") .. "}}"
+        local doc = decode(text)
+        want.inner = nil
+        for k, v in pairs(want) do
+          assert.are.equal(v, doc[k], k)
+          assert.are.equal(v, doc.inner[k], k)
+        end
+        doc.inner = nil
+        for k in pairs(doc) do assert.is_not_nil(want[k], k) end
+      end
+    end)
+
+    it("decodes objects that the parking budget makes build early", function()
+      -- 14 levels of 200 parked values each, then objects of 150 members: the budget of
+      -- parked values runs out inside the first (and the per-object cap inside the last), so
+      -- their tables are built with the members so far and take the rest one by one
+      local open, close = {}, {}
+      for level = 1, 14 do
+        open[level] = "[" .. string.rep(tostring(level) .. ",", 200)
+        close[level] = "]"
+      end
+      local members = {}
+      for i = 1, 150 do members[i] = ('"k%d":[%d,{"i":%d}]'):format(i, i, i) end
+      members[#members + 1] = '"k1":"last"'
+      local obj = "{" .. table.concat(members, ",") .. "}"
+      local doc = decode(table.concat(open) .. "[" .. obj .. "," .. obj .. "]" .. table.concat(close))
+      local t = doc
+      for level = 1, 14 do
+        assert.are.equal(201, #t)
+        assert.are.equal(level, t[200])
+        t = t[201]
+      end
+      for j = 1, 2 do
+        local o, count = t[j], 0
+        for _ in pairs(o) do count = count + 1 end
+        assert.are.equal(150, count)
+        assert.are.equal("last", o.k1)
+        for i = 2, 150 do
+          assert.are.equal(i, o["k" .. i][1])
+          assert.are.equal(i, o["k" .. i][2].i)
+        end
+      end
+    end)
+
     it("decodes containers that nest below many parked values", function()
       -- 60 levels, each holding 200 values before the next level: more than LuaJIT's stack allows
       local open, close = {}, {}
