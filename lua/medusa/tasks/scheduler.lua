@@ -161,7 +161,10 @@ local FINISHED = setmetatable({}, { __name = "medusa.tasks.finished" })
 -- Suspended workers waiting for a task: a task runs on one of these instead of a new
 -- coroutine (creating, then collecting, one coroutine per call was a tenth of a batch's
 -- CPU). A worker whose task raised or was cancelled is dead and not kept.
-local idle_workers, MAX_IDLE_WORKERS = {}, 256
+-- Not inside nginx: there the lua module's coroutines belong to the request that made
+-- them, and one reused by a later request crashed the worker (SIGSEGV).
+local idle_workers = {}
+local MAX_IDLE_WORKERS = rawget(_G, "ngx") and 0 or 256
 
 local function worker(fn, args)
   while true do
