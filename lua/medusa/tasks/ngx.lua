@@ -374,14 +374,9 @@ function Engine.all(owner, list, timeout_ms)
     reap_group(group)
     outcome(group.failed)
   end
-  if timed_out then cancel_group(group, ("the group's timeout (%d ms) passed"):format(timeout_ms)) end
+  if timed_out then cancel_group(group, Scheduler.timeout_message(timeout_ms)) end
   reap_group(group)
-  local results, errs = { n = n }, { n = n }
-  for i = 1, n do
-    local values = group.tasks[i].results
-    results[i], errs[i] = values[1], values[2]
-  end
-  return results, errs
+  return Scheduler.group_results(group.tasks, n)
 end
 
 -- close() of a client: its tasks still running are cancelled (see the header for those

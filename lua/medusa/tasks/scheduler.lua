@@ -550,16 +550,26 @@ function Scheduler.all(owner, list, timeout_ms)
     outcome(group.failed)
   end
   if group.timed_out then
-    cancel_group(group, ("the group's timeout (%d ms) passed"):format(timeout_ms))
+    cancel_group(group, Scheduler.timeout_message(timeout_ms))
   elseif group.deadline then
     group.deadline.dead = true
   end
+  return Scheduler.group_results(group.tasks, n)
+end
+
+-- What an ended group's tasks returned, as all() returns it (both engines).
+function Scheduler.group_results(tasks, n)
   local results, errs = { n = n }, { n = n }
   for i = 1, n do
-    local values = group.tasks[i].results
+    local values = tasks[i].results
     results[i], errs[i] = values[1], values[2]
   end
   return results, errs
+end
+
+-- The message of a task cancelled by its group's timeout (both engines).
+function Scheduler.timeout_message(timeout_ms)
+  return ("the group's timeout (%d ms) passed"):format(timeout_ms)
 end
 
 -- close() of a client: its tasks still running are cancelled.
