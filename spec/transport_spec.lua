@@ -244,3 +244,112 @@ describe("the libcurl transport", function()
       "medusa: attempt to use a closed client")
   end)
 end)
+
+-- The C client hands libcurl its URL as a CURLU handle that keeps the origin parsed and takes
+-- only the new path and query when nothing else changed (src/transfer.c: set_url). Whatever
+-- came before on the same client, every request must go out exactly as a fresh client sends
+-- it: same target bytes, same Host, same server.
+describe("the libcurl transport's URL handle", function()
+  local srv, srv2
+
+  setup(function()
+    srv = Server.start { mode = "script" }
+    srv2 = Server.start { mode = "script" }
+  end)
+  teardown(function()
+    srv:stop()
+    srv2:stop()
+  end)
+  before_each(function()
+    srv:reset()
+    srv2:reset()
+  end)
+
+  -- Sends every url through `http` in order (a new client for each when fresh); returns
+  -- what came of each ("ok" or its failure code) and what each server saw, in order, as
+  -- "<Host> <target>" lines. Each server's log is read once, at the end.
+  local function send_all(http, urls, fresh)
+    srv:reset()
+    srv2:reset()
+    local outcome = {}
+    for i, url in ipairs(urls) do
+      local h = fresh and core.http_new() or http
+      local res, err = h:perform { method = "GET", url = url, headers = {} }
+      if fresh then h:close() end
+      outcome[i] = res and "ok" or tostring(err.code)
+    end
+    local seen = { outcome = outcome }
+    for name, server in pairs { srv = srv, srv2 = srv2 } do
+      local lines = {}
+      for _, rec in ipairs(server:log()) do lines[#lines + 1] = Server.header(rec, "Host") .. " " .. rec.target end
+      seen[name] = lines
+    end
+    return seen
+  end
+
+  local function reference(urls) return send_all(nil, urls, true) end
+
+  local TARGETS = {
+    "/a", "/b?x=1", "/c?x=1?y=2", "/d%2Fe", "/f%2fg", "/h%20i?q=%41", "/j?", "/k/../l", "/m//n",
+    "/o;p=1,q@r:s!$&'()*+", "/t?u=%5Bv%5D&w=%5b", "/w?x=y#frag", "/%7E~", "/", "/x/./y/", "/z?%",
+    "/q?a=%C3%A9", "/p%zz", "/" .. ("s"):rep(600) .. "?long=" .. ("v"):rep(600),
+  }
+
+  it("sends each target as a fresh client does, whatever target came before", function()
+    local urls = {}
+    for _, t in ipairs(TARGETS) do urls[#urls + 1] = srv.url .. t end
+    for i = #TARGETS, 1, -1 do urls[#urls + 1] = srv.url .. TARGETS[i] end
+    local want = reference(urls)
+    assert.are.equal("127.0.0.1:" .. srv.port .. " /d%2Fe", want.srv[4]) -- upper-case hex kept
+    assert.are.equal("127.0.0.1:" .. srv.port .. " /k/../l", want.srv[8]) -- dot segments kept
+    assert.are.equal(2 * #TARGETS, #want.srv)
+    local http = core.http_new()
+    assert.are.same(want, send_all(http, urls))
+    http:close()
+  end)
+
+  it("follows a change of server, host spelling or scheme between requests", function()
+    local localhost = "http://localhost:" .. srv.port
+    local urls = {
+      srv.url .. "/one", srv2.url .. "/two", srv2.url .. "/two?b", localhost .. "/three", srv.url .. "/four",
+      "http://127.0.0.1:" .. Server.refused_port() .. "/refused", srv.url .. "/five",
+      "http://127.0.0.1:99999/malformed", srv.url .. "/six", "HTTP://127.0.0.1:" .. srv.port .. "/seven",
+      srv.url .. "/eight", srv.url .. "/eight",
+      -- an authority that ends at '?', not '/': "?q=" is no part of the origin
+      srv.url .. "?q=/nine", srv.url .. "?q=/ten",
+    }
+    local want = reference(urls)
+    assert.are.same({ "127.0.0.1:" .. srv2.port .. " /two", "127.0.0.1:" .. srv2.port .. " /two?b" }, want.srv2)
+    assert.are.equal("localhost:" .. srv.port .. " /three", want.srv[2])
+    assert.are.equal("CURLE_COULDNT_CONNECT", want.outcome[6])
+    assert.are.equal("CURLE_URL_MALFORMAT", want.outcome[8])
+    assert.are.equal("127.0.0.1:" .. srv.port .. " /?q=/ten", want.srv[#want.srv])
+    local http = core.http_new()
+    assert.are.same(want, send_all(http, urls))
+    http:close()
+  end)
+
+  it("agrees with a fresh client on 300 random targets sent one after another", function()
+    -- Bytes where parts and a whole parse could differ: escapes in both cases, '?', '#',
+    -- dots, slashes, sub-delimiters.
+    local alphabet = { "a", "Z", "0", "9", "/", "/", "?", "=", "&", "%", "%2F", "%2f", "%aF", ".", "..", "-",
+                       "~", "+", ",", ";", "@", ":", "#", "!", "*" }
+    math.randomseed(20261202)
+    local urls = {}
+    for i = 1, 300 do
+      local parts = { "/" }
+      for _ = 1, math.random(0, 12) do parts[#parts + 1] = alphabet[math.random(#alphabet)] end
+      urls[i] = (i % 7 == 0 and srv2.url or srv.url) .. table.concat(parts)
+    end
+    local want = reference(urls)
+    local http = core.http_new()
+    local got = send_all(http, urls)
+    http:close()
+    assert.are.same(want.outcome, got.outcome)
+    for _, name in ipairs { "srv", "srv2" } do
+      assert.is_true(#want[name] > 30)
+      for i = 1, #want[name] do assert.are.equal(want[name][i], got[name][i], name .. " request " .. i) end
+      assert.are.equal(#want[name], #got[name])
+    end
+  end)
+end)

@@ -13,8 +13,15 @@ typedef struct {
   size_t len, cap;
 } membuf;
 
+/* The longest "scheme://host:port" the URL handle remembers (transfer.c: set_url). */
+#define MEDUSA_ORIGIN_MAX 256
+
 typedef struct medusa_transfer {
   CURL *curl;
+  CURLU *url;        /* the request URL libcurl reads (CURLOPT_CURLU), see transfer.c */
+  int url_in_use;    /* CURLOPT_CURLU points at url (0: libcurl parses CURLOPT_URL itself) */
+  size_t origin_len; /* bytes of origin that url holds parsed, 0 when none */
+  char origin[MEDUSA_ORIGIN_MAX];
   struct curl_slist *request_headers; /* of the last request; freed on the next one or at close */
   const void *headers_key; /* the Lua header list request_headers was built from, when reusable */
   membuf head;             /* raw header lines of the current response */
