@@ -130,6 +130,38 @@ describe("the libcurl transport", function()
     end
   end)
 
+  it("gives each head its own values whatever values the C core remembers from earlier heads", function()
+    -- src/transfer.c keeps each cached name's last value and reuses its string when the
+    -- bytes are the same: values that differ in one byte, at the length limit of what it
+    -- keeps (64) and past it, empty, folded and repeated must still come out as sent.
+    local Headers = require "medusa.headers"
+    local function head(lines)
+      return table.concat({ "HTTP/1.1 200 OK", table.concat(lines, "\r\n"), "Connection: close", "Content-Length: 2", "", "ok" }, "\r\n")
+    end
+    local v64, v65 = ("v"):rep(63) .. "1", ("v"):rep(64) .. "1"
+    local heads = {
+      head { "X-Val: aaaa", "ETag: W/\"1\"", "X-Long: " .. v64, "X-Empty: ", "Retry-After: 5" },
+      head { "X-Val: aaab", "ETag: W/\"1\"", "X-Long: " .. v64:gsub("1$", "2"), "X-Empty: x", "Retry-After: 5" },
+      head { "X-Val: aaaa", "etag: W/\"2\"", "X-Long: " .. v65, "X-Empty: ", "Retry-After: 6" },
+      head { "X-Val: aaaa", "ETag: W/\"2\"", "X-Long: " .. v65:gsub("1$", "2"), "X-Empty:", "retry-after: 6" },
+      head { "X-Val: aa", "  aa", "ETag: W/\"2\"", "ETag: W/\"3\"", "X-Long: " .. v64, "Retry-After: 6", "Retry-After: 7" },
+      head { "X-Val: aaaa", "ETag: W/\"2\"", "X-Long: " .. v64, "X-Empty: " },
+    }
+    local seen = {}
+    for i, raw in ipairs(heads) do
+      srv:script { { raw = raw, after = "close" }, { raw = raw, after = "close" } }
+      local mapped = assert(get("/m", { header_rules = Headers.RULES })).headers
+      local flat = assert(get("/m")).headers
+      assert.are.same(Headers.map(flat, Headers.RULES), mapped, "head " .. i)
+      seen[i] = mapped
+    end
+    assert.are.equal("aaab", seen[2]["x-val"])
+    assert.are.equal("aa aa", seen[5]["x-val"])
+    assert.are.equal(v65, seen[3]["x-long"])
+    assert.are.equal("", seen[3]["x-empty"])
+    assert.are.equal("aaaa", seen[1]["x-val"]) -- an earlier map keeps what it was given
+  end)
+
   it("refuses header_rules that are not a table, before sending anything", function()
     assert.has_error(function() get("/m", { header_rules = "first" }) end)
     assert.are.equal(0, #srv:log())

@@ -378,10 +378,17 @@ static void push_lower(lua_State *L, const char *s, size_t n) {
  * filled with at NAME_CACHE_MAX + 2 (held, so that no other table can take its address).
  * Only names up to NAME_CACHE_LEN bytes are kept (Lua's short strings; real names are far
  * shorter). A server chooses the names, so the cache is bounded: full at the start of a
- * head, it starts again. */
+ * head, it starts again.
+ * Each name also remembers the last value it came with (up to VALUE_CACHE_LEN bytes, the
+ * string at NAME_CACHE_MAX + 2 + id): a server repeats most values on every response
+ * (Content-Type, Connection, Vary, X-Powered-By, an ETag), and a byte comparison with the
+ * remembered copy is cheaper than making the string again (hash, intern lookup, and an
+ * allocation once the last result's string was collected). Strings are values, so a map
+ * that shares one with an earlier map cannot tell. */
 #define NAME_CACHE_SLOTS 128 /* open addressing, a power of two */
 #define NAME_CACHE_MAX 64    /* entries; at most half the slots, so probes stay short */
 #define NAME_CACHE_LEN 40
+#define VALUE_CACHE_LEN 64
 
 typedef struct {
   unsigned hash;
@@ -396,6 +403,9 @@ typedef struct {
   int count;         /* entries */
   int strings;       /* lower-cased strings, 1..strings: spellings of one name share one */
   name_entry slot[NAME_CACHE_SLOTS];
+  /* by string id: the last value's bytes; value_len 0 = none kept (an empty value is not) */
+  unsigned char value_len[NAME_CACHE_MAX + 1];
+  char value[NAME_CACHE_MAX + 1][VALUE_CACHE_LEN];
 } name_cache;
 
 static const char name_cache_key = 0;
@@ -412,7 +422,7 @@ static name_cache *push_name_cache(lua_State *L) {
     return nc;
   }
   lua_pop(L, 1);
-  lua_createtable(L, NAME_CACHE_MAX + 2, 0);
+  lua_createtable(L, 2 * NAME_CACHE_MAX + 2, 0);
   nc = compat_newuserdata(L, sizeof *nc);
   memset(nc, 0, sizeof *nc);
   lua_rawseti(L, -2, NAME_CACHE_MAX + 1);
@@ -517,6 +527,23 @@ static char push_name(lua_State *L, name_cache *nc, int names, int rules, const 
   return rule;
 }
 
+/* Pushes the value s[0..n) of the cached name with string id `id`: the remembered string
+ * when the bytes are the same, else a new one, remembered when it fits. */
+static void push_value(lua_State *L, name_cache *nc, int names, int id, const char *s, size_t n) {
+  if (n > 0 && n == nc->value_len[id] && memcmp(nc->value[id], s, n) == 0) {
+    compat_rawgeti(L, names, NAME_CACHE_MAX + 2 + id);
+    return;
+  }
+  lua_pushlstring(L, s, n);
+  if (n > 0 && n <= VALUE_CACHE_LEN) {
+    nc->value_len[id] = 0; /* the copy only once its string is kept (rawseti may raise) */
+    lua_pushvalue(L, -1);
+    compat_rawseti(L, names, NAME_CACHE_MAX + 2 + id);
+    memcpy(nc->value[id], s, n);
+    nc->value_len[id] = (unsigned char)n;
+  }
+}
+
 /* Pushes the response head as a map {lower-cased name = value}, sized once. What repeats
  * become is not decided here: rules (a table at index `rules`, lower name -> "first" or
  * "list") come from the pipeline. A name with no rule joins its values with ", "; "first"
@@ -569,7 +596,7 @@ static void push_header_map(lua_State *L, const membuf *head, int rules) {
           lua_rawseti(L, -2, 1);
           last_kind = 2;
         } else {
-          lua_pushlstring(L, value, vlen);
+          push_value(L, nc, names, id, value, vlen);
           last_kind = 1;
         }
         lua_rawset(L, map);
