@@ -162,6 +162,32 @@ describe("the libcurl transport", function()
     assert.are.equal("aaaa", seen[1]["x-val"]) -- an earlier map keeps what it was given
   end)
 
+  it("sends each request's own method, body and timeouts, whatever the handle was given before", function()
+    -- src/transfer.c sets an option only when it changed since the last request: every
+    -- switch between methods, bodies and timeouts below must still reach the wire.
+    local calls = {
+      { "GET" }, { "POST", "a" }, { "POST", "bb" }, { "DELETE", "{}" }, { "GET" }, { "DELETE", "x" },
+      { "DELETE", "yy" }, { "POST", "" }, { "GET" }, { "GET" }, { "POST", "z" }, { "DELETE", "{}" }, { "POST", "w" },
+    }
+    for _, call in ipairs(calls) do
+      assert(http:perform { method = call[1], url = srv.url .. "/m", headers = {}, body = call[2] })
+    end
+    local log = srv:log()
+    assert.are.equal(#calls, #log)
+    for i, call in ipairs(calls) do
+      assert.are.equal(call[1], log[i].method, "request " .. i)
+      assert.are.equal(call[2] or "", log[i].body or "", "request " .. i)
+      assert.are.equal(call[2] and tostring(#call[2]) or nil, Server.header(log[i], "Content-Length"), "request " .. i)
+    end
+    -- timeouts: a slow answer within the first, past the second, within the first again
+    srv:script { { delay_ms = 400 }, { delay_ms = 400 }, { delay_ms = 400 } }
+    assert(get("/slow", { timeout_ms = 5000 }))
+    local res, err = get("/slow", { timeout_ms = 150 })
+    assert.is_nil(res)
+    assert.are.equal("timeout", err.type)
+    assert(get("/slow", { timeout_ms = 5000, connect_timeout_ms = 3000 }))
+  end)
+
   it("refuses header_rules that are not a table, before sending anything", function()
     assert.has_error(function() get("/m", { header_rules = "first" }) end)
     assert.are.equal(0, #srv:log())

@@ -776,24 +776,44 @@ static CURLcode set_url(CURL *h, medusa_transfer *c, const char *url) {
 
 /* The options of one request. A refused option (a URL longer than libcurl takes, out of
  * memory) is returned, never ignored: an ignored CURLOPT_URL would send the previous
- * request's URL, or none. */
+ * request's URL, or none. Shaped for speed: options libcurl keeps from the last request
+ * (the method, the header list, the timeouts) are set only when they changed; each
+ * curl_easy_setopt is a call through libcurl's whole option switch, on every request. */
 static CURLcode set_request_options(CURL *h, medusa_transfer *c, const char *method, const char *url,
                                     const char *body, size_t body_len, long timeout_ms,
                                     long connect_timeout_ms, const char *ca_file) {
-  CURLcode rc = set_url(h, c, url);
-  if (rc == CURLE_OK) rc = curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->request_headers);
-  if (rc == CURLE_OK && strcmp(method, "GET") == 0) {
-    rc = curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, NULL);
-    if (rc == CURLE_OK) rc = curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+  int kind = strcmp(method, "GET") == 0 ? 1 : strcmp(method, "POST") == 0 ? 2 : 0;
+  int known = c->set_for;
+  CURLcode rc;
+  c->set_for = 0; /* unknown until every option below is in */
+  rc = set_url(h, c, url);
+  if (rc == CURLE_OK && c->set_headers != c->request_headers) {
+    rc = curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->request_headers);
+    c->set_headers = rc == CURLE_OK ? c->request_headers : NULL;
+  }
+  if (rc == CURLE_OK && kind == 1) {
+    if (known != 1) {
+      rc = curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, NULL);
+      if (rc == CURLE_OK) rc = curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    }
   } else if (rc == CURLE_OK) {
-    rc = curl_easy_setopt(h, CURLOPT_POST, 1L);
+    if (known != 2) rc = curl_easy_setopt(h, CURLOPT_POST, 1L);
     if (rc == CURLE_OK) rc = curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
     if (rc == CURLE_OK) rc = curl_easy_setopt(h, CURLOPT_POSTFIELDS, body != NULL ? body : "");
-    if (rc == CURLE_OK) rc = curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, strcmp(method, "POST") == 0 ? NULL : method);
+    /* the verb: only a POST after a POST keeps it (another method names itself each time) */
+    if (rc == CURLE_OK && !(known == 2 && kind == 2))
+      rc = curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, kind == 2 ? NULL : method);
   }
-  if (rc == CURLE_OK) rc = curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
-  if (rc == CURLE_OK) rc = curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect_timeout_ms);
+  if (rc == CURLE_OK && (known == 0 || timeout_ms != c->set_timeout_ms)) {
+    rc = curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+    c->set_timeout_ms = timeout_ms;
+  }
+  if (rc == CURLE_OK && (known == 0 || connect_timeout_ms != c->set_connect_timeout_ms)) {
+    rc = curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect_timeout_ms);
+    c->set_connect_timeout_ms = connect_timeout_ms;
+  }
   if (rc == CURLE_OK && ca_file != NULL) rc = curl_easy_setopt(h, CURLOPT_CAINFO, ca_file);
+  if (rc == CURLE_OK) c->set_for = kind == 0 ? 0 : kind;
   return rc;
 }
 

@@ -22,6 +22,11 @@ typedef struct medusa_transfer {
   int url_in_use;    /* CURLOPT_CURLU points at url (0: libcurl parses CURLOPT_URL itself) */
   size_t origin_len; /* bytes of origin that url holds parsed, 0 when none */
   char origin[MEDUSA_ORIGIN_MAX];
+  /* what the handle was last given, so that an option that did not change is not set again
+   * (transfer.c: set_request_options); set_for = 0: nothing is known */
+  int set_for;                      /* 1 GET, 2 POST, 0 unknown or another method */
+  long set_timeout_ms, set_connect_timeout_ms;
+  const struct curl_slist *set_headers;
   struct curl_slist *request_headers; /* of the last request; freed on the next one or at close */
   const void *headers_key; /* the Lua header list request_headers was built from, when reusable */
   membuf head;             /* raw header lines of the current response */
