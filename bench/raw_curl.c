@@ -5,9 +5,10 @@
  *
  *   raw_curl [--curlu] URL N WARMUP [POST_BODY]      (no POST_BODY: GET)
  *
- * Default: CURLOPT_URL, set once, as a C programmer would write it. --curlu: the URL goes in
- * as a CURLOPT_CURLU handle whose scheme, host and port are set once; before each request only
- * its path (and query) is set again, the way a client with one base URL and many paths would. */
+ * Default: CURLOPT_URL set before every request, as a C programmer would write a client that
+ * calls many URLs with libcurl's documented API. --curlu: the URL goes in as a CURLOPT_CURLU
+ * handle whose scheme, host and port are set once; before each request only its path (and
+ * query) is set again, the way a client with one base URL and many paths would. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,7 +62,12 @@ static void set_path(CURLU *u, const char *url) {
 static void exchange(CURL *h, CURLU *u, const char *url) {
   long status = 0;
   CURLcode rc;
-  if (u != NULL) set_path(u, url);
+  if (u != NULL) {
+    set_path(u, url);
+  } else if (curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK) {
+    fprintf(stderr, "raw_curl: %s: CURLOPT_URL refused\n", url);
+    exit(1);
+  }
   rc = curl_easy_perform(h);
   if (rc != CURLE_OK) {
     fprintf(stderr, "raw_curl: %s: %s\n", url, curl_easy_strerror(rc));
@@ -117,8 +123,6 @@ int main(int argc, char **argv) {
     if (curl_url_get(u, CURLUPART_QUERY, &url_query, 0) != CURLUE_OK) url_query = NULL;
     url_escaped = strchr(url, '%') != NULL;
     curl_easy_setopt(h, CURLOPT_CURLU, u);
-  } else {
-    curl_easy_setopt(h, CURLOPT_URL, url);
   }
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
