@@ -1390,7 +1390,7 @@ def main():
                 f.write(text)
             # The whole profile is long; the terminal gets what a reader looks for first. A
             # FAIL is a measurement too: the exit status says only that the runs worked.
-            print(summary)
+            print(summary, end="")
             print(f"Full profile: {os.path.relpath(os.path.join(RESULTS, 'profile.md'), ROOT)}")
             return 0
         results = {"meta": {
