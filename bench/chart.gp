@@ -57,10 +57,10 @@ set yrange [0:*]
 set xtics rotate by -35 scale 0 font ",9"
 unset key
 if (has_targets) {
-  set title "Issue 7 targets: measured / required (1 = the target; green passes)"
+  set title "Targets: measured / required (1 = the target; green passes)"
   plot datadir."/targets.dat" using 0:2:($3 > 0 ? 0x228833 : 0xcc3311):xtic(1) with boxes lc rgb variable, \
        1 with lines lc rgb "black" dt 2 lw 2
 } else {
-  eval not_measured("Issue 7 targets")
+  eval not_measured("Targets")
 }
 unset multiplot

@@ -1,12 +1,15 @@
-# mk/bench.mk: `make bench` runs the benchmark suite in bench/ (issue 7) and writes
-# bench/results/latest.md (printed too) and bench/results/latest.svg; `make bench-profile`
-# writes bench/results/profile.md (callgrind instruction counts); `make bench-header-map`
-# the callgrind cost of one response header map alone. Benchmarks are not tests:
-# nothing here is in TEST_TARGETS.
+# mk/bench.mk: `make bench` runs the benchmark suite in bench/ and writes bench/results/latest.md
+# (printed too), latest.json (its raw figures), the chart latest.svg/.png and README.md's
+# Performance table; `make bench-profile` writes bench/results/profile.md (callgrind instruction
+# counts, its targets' verdict printed last; a FAIL still exits 0: it is a measurement);
+# `make bench-readme` the README's table again from latest.json; `make bench-header-map` the
+# callgrind cost of one response header map alone. Benchmarks are not tests: nothing here is in
+# TEST_TARGETS.
 #   make bench BENCH_ONLY=get,codec   groups: get post codec startup nginx concurrent
 #   make bench QUICK=1                fewer requests and repetitions (a quick look, ~1 min)
 #   make bench BENCH_REPS=3 BENCH_N=5000
-# Only a full run replaces bench/results/latest.*; the others write bench/results/tmp/latest.*.
+# Only a full run replaces bench/results/latest.* and the README's table; the others write
+# bench/results/tmp/latest.*.
 BENCH_DEPS := wrk gnuplot-nox nginx libnginx-mod-http-lua luajit2 libluajit2-5.1-dev \
               libcurl4-openssl-dev lua-cjson python3 curl time
 BENCH_ONLY ?=
@@ -27,7 +30,7 @@ $(BENCH_LUAJIT_CORE): $(SRC) $(HDR) | bench-deps
 	$(CC) -O2 -g $(WARN) $(SHARED) -I/usr/include/luajit-2.1 $(SRC) -o $@ $(CURL_LIBS)
 endif
 
-.PHONY: bench bench-profile bench-header-map bench-deps
+.PHONY: bench bench-profile bench-readme bench-header-map bench-deps
 bench-deps:
 	@tools/ensure-deps $(BENCH_DEPS)
 	@command -v npm >/dev/null 2>&1 || tools/ensure-deps nodejs npm
@@ -90,5 +93,8 @@ bench: $(BENCH_INPUTS)
 bench-profile: $(BENCH_INPUTS) bench/build/lua_sym
 	@tools/ensure-deps valgrind
 	$(PYTHON3_BENCH) bench/run.py profile $(BENCH_ARGS)
+
+bench-readme:
+	$(PYTHON3_BENCH) bench/run.py readme
 
 PYTHON3_BENCH ?= python3
