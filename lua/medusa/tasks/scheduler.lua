@@ -126,6 +126,9 @@ end
 -- coroutine of the user's own inside a task, and where a yield would cross a C call
 -- (then the call blocks instead, which is always correct, only not concurrent).
 function Scheduler.current()
+  -- Shaped for speed: with no task alive the caller is none, and a blocking call (every
+  -- call outside medusa:spawn/all) is spared coroutine.running, a C call.
+  if running_count == 0 then return nil end
   local task = by_coroutine[running()]
   if task and isyieldable() then return task end
 end
