@@ -130,13 +130,17 @@ function Client:request(method, path, payload, options, customHeaders)
     Error.argument("method", "expected \"GET\", \"POST\" or \"DELETE\", got " .. tostring(method))
   end
   check_path(path)
-  return self:dispatch(method, path, payload, options, customHeaders, self.array_keys)
+  -- axios joins with exactly one slash: baseUrl's trailing ones are gone already, and a
+  -- path's leading ones fold into one (a resource's template never starts with two).
+  local url_path = path:byte(2) == 47 and path:gsub("^/+", "/") or nil
+  return self:dispatch(method, path, payload, options, customHeaders, self.array_keys, url_path)
 end
 
 -- request() for callers that built the path themselves from encoded segments (the
 -- resources): the same pipeline without re-scanning the path.
--- array_keys: the body fields that stay JSON arrays when empty (a set), or nil.
-function Client:dispatch(method, path, payload, options, customHeaders, array_keys)
+-- array_keys: the body fields that stay JSON arrays when empty (a set), or nil;
+-- url_path: what goes after the base URL when it is not `path` itself.
+function Client:dispatch(method, path, payload, options, customHeaders, array_keys, url_path)
   if self.closed then Error.raise("attempt to use a closed client") end
   -- Most calls pass neither: checked here, not by a call (check_headers' loop keeps LuaJIT
   -- from compiling this function when it is called on every request).
@@ -157,8 +161,7 @@ function Client:dispatch(method, path, payload, options, customHeaders, array_ke
   end
 
   local s = self.settings
-  -- axios joins with exactly one slash: baseUrl's trailing ones are gone already.
-  local url = self.base .. (path:byte(2) == 47 and path:gsub("^/+", "/") or path)
+  local url = self.base .. (url_path or path)
   local request_headers, headers_reused =
     build_headers(self, method, path, options, option_names, customHeaders, custom_names)
   -- "METHOD url HTTP/1.1\r\n", the headers, "Host: ...\r\n" and the blank line: the url's
