@@ -1151,8 +1151,13 @@ def profile_contenders(opts, base):
     env54, envjit = lua_env(f"{ROOT}/build/5.4/?.so"), lua_env(opts.luajit_cpath)
     loop = os.path.join(BENCH, "lua", "client_loop.lua")
 
+    floor = os.path.join(BENCH, "lua", "floor_loop.lua")
+
     def lua(interp):
         return lambda op, count: [interp, loop, base, op, str(count), "1"]
+
+    def floor_result(interp):
+        return lambda op, count: [interp, floor, base, op, str(count), "1", "result"]
     return [
         ("rawc", "raw C libcurl loop (`bench/raw_curl.c`, CURLOPT_URL set before every request)",
          lambda op, count: raw_curl_argv(base, op, count, 1, False), env54),
@@ -1161,6 +1166,9 @@ def profile_contenders(opts, base):
         ("lua54", "medusa-lua, Debian `lua5.4`", lua("lua5.4"), env54),
         ("luajit", "medusa-lua, `luajit` (LuaJIT core)", lua("luajit"), envjit),
         ("sym", "medusa-lua, `bench/build/lua_sym` (lua5.4 with symbols)", lua(LUA_SYM), env54),
+        ("floor54", "floor, `lua5.4`: the C transport's perform with the header map, the body decoded into "
+                    "Lua tables, no pipeline (`bench/lua/floor_loop.lua … result`)", floor_result("lua5.4"), env54),
+        ("floorjit", "floor, `luajit`: the same", floor_result("luajit"), envjit),
     ]
 
 
@@ -1205,6 +1213,20 @@ def profile_summary(report, contenders):
         add(f"| {label} | " + " | ".join(cells) + " |")
     add("")
     add("The targets are against the CURLOPT_URL loop; the CURLU loop's column is for information.")
+    add("")
+    add("## What the pipeline adds to the floor")
+    add("")
+    add("The floor rows are what any result costs with no Lua pipeline at all: libcurl's exchange through our "
+        "transport, the response header map and the body decoded into Lua tables. What the pipeline adds on top "
+        "(arguments, path, header list, retry bookkeeping, the result's shape) is the difference; a target below "
+        "the floor's ratio cannot be met while a result is made of plain Lua tables.")
+    add("")
+    add("| interpreter | request | floor vs raw C | full call vs raw C | pipeline Ir (full − floor) | target |")
+    add("|---|---|---|---|---|---|")
+    for key, floor_key, interp, need in (("lua54", "floor54", "lua5.4", 1.25), ("luajit", "floorjit", "luajit", 1.10)):
+        for op, what in PROFILE_OPS:
+            raw, full, fl = report[op]["rawc"]["ir"], report[op][key]["ir"], report[op][floor_key]["ir"]
+            add(f"| {interp} | {what} | {fl / raw:.3f}× | {full / raw:.3f}× | {full - fl:,.0f} | ≤ {need:.2f}× |")
     add("")
     return lines
 
