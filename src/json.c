@@ -21,6 +21,9 @@
 #define PARK_ARRAY_MAX 256
 #define PARK_OBJECT_MAX 128
 #define PARK_BUDGET 3000
+/* Shaped for speed: the stack is grown for this many parked members at a time, not one by
+ * one (lua_checkstack per member was 0.56k Ir of a 525-byte GET body's 23k). */
+#define PARK_CHECK_EVERY 16
 /* The encoder keeps an object's values on the stack while sorting its keys, up to this
  * many keys (and within PARK_BUDGET); bigger objects look each value up again by key. */
 #define OBJECT_ON_STACK_MAX 64
@@ -1287,8 +1290,9 @@ static void dec_array(decoder *d) {
     lua_createtable(L, 0, 0);
   } else {
     for (;;) {
-      /* each successful check leaves room for the push below and a build */
-      if (parking && (n >= PARK_ARRAY_MAX || d->parked >= PARK_BUDGET || !lua_checkstack(L, 8))) {
+      /* each successful check leaves room for the next PARK_CHECK_EVERY pushes and a build */
+      if (parking && (n >= PARK_ARRAY_MAX || d->parked >= PARK_BUDGET ||
+                      (n % PARK_CHECK_EVERY == 0 && !lua_checkstack(L, 8 + PARK_CHECK_EVERY)))) {
         build_array(L, base, n, n);
         d->parked -= n;
         parking = 0;
@@ -1343,7 +1347,8 @@ static void dec_object(decoder *d) {
   }
   for (;;) {
     if (*p != '"') dec_unexpected(d, p, "expected a string key");
-    if (parking && (n >= PARK_OBJECT_MAX || d->parked >= PARK_BUDGET || !lua_checkstack(L, 8))) {
+    if (parking && (n >= PARK_OBJECT_MAX || d->parked >= PARK_BUDGET ||
+                    (n % PARK_CHECK_EVERY == 0 && !lua_checkstack(L, 8 + 2 * PARK_CHECK_EVERY)))) {
       build_object(L, base, n, n);
       d->parked -= 2 * n;
       parking = 0;
