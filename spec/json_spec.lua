@@ -486,6 +486,51 @@ describe("json decode", function()
   end)
 end)
 
+describe("json decode, objects sized by what came under the same key before", function()
+  -- The decoder remembers per key (and for the top level) how many members the last object
+  -- had, and fills a table made at that size as it reads; a count that changes must still
+  -- give exactly the object that was sent. Each document below is decoded after the others,
+  -- so every guess is wrong at least once: more members, fewer, none, duplicates, a key whose
+  -- cache slot another key took, and arrays of objects of changing size.
+  local function obj(n, prefix)
+    local parts = {}
+    for i = 1, n do parts[#parts + 1] = ('"%s%d":%d'):format(prefix or "k", i, i) end
+    return "{" .. table.concat(parts, ",") .. "}"
+  end
+  local function list(sizes)
+    local parts = {}
+    for i, n in ipairs(sizes) do parts[i] = obj(n) end
+    return "[" .. table.concat(parts, ",") .. "]"
+  end
+  local docs = {
+    '{"a":' .. obj(3) .. ',"b":' .. obj(20) .. ',"c":' .. list { 2, 2, 2 } .. '}',
+    '{"a":' .. obj(40) .. ',"b":' .. obj(1) .. ',"c":' .. list { 5, 1, 30, 0, 3 } .. '}',
+    '{"a":' .. obj(3) .. ',"b":{},"c":' .. list { 200, 2 } .. ',"d":1}',
+    '{"a":{"x":1,"x":2,"x":3},"b":' .. obj(20) .. ',"c":[' .. obj(2) .. ',[' .. obj(7) .. '],' .. obj(9) .. ']}',
+    obj(3), obj(150), obj(1), "{}", '{"a":' .. obj(2, "z") .. '}',
+  }
+  for round = 1, 2 do
+    for i, text in ipairs(docs) do
+      it(("decodes document %d as sent (round %d)"):format(i, round), function()
+        assert.are.same(cjson.decode(text), decode(text))
+        local mt = { __name = "test.object" }
+        local with_mt = decode(text, mt)
+        assert.are.same(cjson.decode(text), with_mt)
+        assert.are.equal(mt, getmetatable(with_mt))
+      end)
+    end
+  end
+
+  it("counts every member of a table whose guessed size was too small", function()
+    decode('{"g":' .. obj(2) .. '}')
+    local t = decode('{"g":' .. obj(64) .. '}').g
+    local n = 0
+    for _ in pairs(t) do n = n + 1 end
+    assert.are.equal(64, n)
+    assert.are.equal(64, t.k64)
+  end)
+end)
+
 describe("json encode", function()
   describe("numbers", function()
     it("writes integers exactly", function()
