@@ -96,12 +96,6 @@ end)
 -- Relative links in the README and docs/ name files of the checkout: a renamed example or
 -- results file must not leave a link to nothing behind.
 describe("the README's and docs' relative links", function()
-  local function read(path)
-    local f = assert(io.open(path, "rb"))
-    local text = f:read("*a")
-    f:close()
-    return text
-  end
   local pages = { "README.md" }
   local p = io.popen("ls docs/*.md")
   for line in p:lines() do pages[#pages + 1] = line end
@@ -110,7 +104,7 @@ describe("the README's and docs' relative links", function()
     it("point at files that exist, from " .. page, function()
       local dir = page:match("^(.*/)") or ""
       local checked = 0
-      for target in read(page):gmatch("%]%(([^)%s]+)%)") do
+      for target in assert(Server.read_file(page)):gmatch("%]%(([^)%s]+)%)") do
         if not target:find("^%a[%w+.-]*:") and not target:find("^#") then
           local file = target:gsub("#.*$", "")
           local f = io.open(dir .. file, "rb")
