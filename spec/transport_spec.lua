@@ -94,14 +94,25 @@ describe("the libcurl transport", function()
     assert.are.same(want, Headers.map(flat, Headers.RULES))
   end)
 
+  -- A closing response whose head holds `lines`, and a check that the C map of it (with
+  -- `rules`) is what medusa.headers makes of the same fields; returns the C map.
+  local function head(lines)
+    return table.concat({ "HTTP/1.1 200 OK", table.concat(lines, "\r\n"), "Connection: close", "Content-Length: 2", "", "ok" }, "\r\n")
+  end
+  local function map_like_lua(raw, rules, what)
+    local Headers = require "medusa.headers"
+    srv:script { { raw = raw, after = "close" }, { raw = raw, after = "close" } }
+    local mapped = assert(get("/m", { header_rules = rules })).headers
+    local flat = assert(get("/m")).headers
+    assert.are.same(Headers.map(flat, rules), mapped, what)
+    return mapped
+  end
+
   it("builds the same map whatever the C core remembers of earlier heads' names", function()
     -- src/transfer.c caches names by spelling, with their rules, per Lua state: every head
     -- below is compared with medusa.headers' map of the same fields, in an order that
     -- hits the cache, overflows it (more names than it keeps) and changes the rules table.
     local Headers = require "medusa.headers"
-    local function head(lines)
-      return table.concat({ "HTTP/1.1 200 OK", table.concat(lines, "\r\n"), "Connection: close", "Content-Length: 2", "", "ok" }, "\r\n")
-    end
     local spellings = head {
       "Retry-After: 5", "retry-after: 9", "RETRY-AFTER: 1",
       "Set-Cookie: a=1", "set-cookie: b=2", "SET-COOKIE: c=3",
@@ -122,12 +133,7 @@ describe("the libcurl transport", function()
       { many, Headers.RULES }, { many, Headers.RULES }, { spellings, Headers.RULES },
       { spellings, other_rules }, { many, other_rules }, { spellings, Headers.RULES },
     }
-    for i, case in ipairs(cases) do
-      srv:script { { raw = case[1], after = "close" }, { raw = case[1], after = "close" } }
-      local mapped = assert(get("/m", { header_rules = case[2] })).headers
-      local flat = assert(get("/m")).headers
-      assert.are.same(Headers.map(flat, case[2]), mapped, "case " .. i)
-    end
+    for i, case in ipairs(cases) do map_like_lua(case[1], case[2], "case " .. i) end
   end)
 
   it("gives each head its own values whatever values the C core remembers from earlier heads", function()
@@ -135,9 +141,6 @@ describe("the libcurl transport", function()
     -- bytes are the same: values that differ in one byte, at the length limit of what it
     -- keeps (64) and past it, empty, folded and repeated must still come out as sent.
     local Headers = require "medusa.headers"
-    local function head(lines)
-      return table.concat({ "HTTP/1.1 200 OK", table.concat(lines, "\r\n"), "Connection: close", "Content-Length: 2", "", "ok" }, "\r\n")
-    end
     local v64, v65 = ("v"):rep(63) .. "1", ("v"):rep(64) .. "1"
     local heads = {
       head { "X-Val: aaaa", "ETag: W/\"1\"", "X-Long: " .. v64, "X-Empty: ", "Retry-After: 5" },
@@ -148,13 +151,7 @@ describe("the libcurl transport", function()
       head { "X-Val: aaaa", "ETag: W/\"2\"", "X-Long: " .. v64, "X-Empty: " },
     }
     local seen = {}
-    for i, raw in ipairs(heads) do
-      srv:script { { raw = raw, after = "close" }, { raw = raw, after = "close" } }
-      local mapped = assert(get("/m", { header_rules = Headers.RULES })).headers
-      local flat = assert(get("/m")).headers
-      assert.are.same(Headers.map(flat, Headers.RULES), mapped, "head " .. i)
-      seen[i] = mapped
-    end
+    for i, raw in ipairs(heads) do seen[i] = map_like_lua(raw, Headers.RULES, "head " .. i) end
     assert.are.equal("aaab", seen[2]["x-val"])
     assert.are.equal("aa aa", seen[5]["x-val"])
     assert.are.equal(v65, seen[3]["x-long"])
