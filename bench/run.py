@@ -1172,6 +1172,87 @@ def profile_contenders(opts, base):
     ]
 
 
+def bound_contenders(opts, base):
+    """(key, argv(op, count), env) of the lower bound: bench/bound.c building one result's plain
+    tables again from a recording, no network, no parsing (bench/lua/bound_loop.lua)."""
+    loop = os.path.join(BENCH, "lua", "bound_loop.lua")
+    env54 = lua_env(f"{ROOT}/build/5.4/?.so;{BENCH}/build/5.4/?.so")
+    envjit = lua_env(f"{opts.luajit_cpath};{BENCH}/build/luajit/?.so")
+    runs = []
+    for suffix, interp, env in (("54", "lua5.4", env54), ("jit", "luajit", envjit)):
+        for name, what, strings in (("", "result", "cached"), ("body", "body", "cached"), ("fresh", "result", "fresh")):
+            runs.append((f"bound{suffix}{name}",
+                         lambda op, count, i=interp, w=what, st=strings: [i, loop, base, op, str(count), w, st], env))
+    return runs
+
+
+def bound_section(report):
+    """profile.md's lower bound: libcurl's exchange (inclusive curl_easy_perform of the lua_sym
+    run: the same transport and bytes under either interpreter) plus the least a result of
+    plain tables costs (bench_bound), against each target; then what each part costs today
+    above its share of the bound."""
+    curl_fn, decode_fn = "curl_easy_perform [libcurl.so.4.8.0]", "l_json_decode [core.so]"
+    perform_fn, map_fn = "l_http_perform [core.so]", "push_header_map [core.so]"
+    lines = []
+    add = lines.append
+    add("## The lower bound: libcurl's exchange plus the least a plain-table result costs")
+    add("")
+    add("`bench/bound.c` records one real result and builds the same tables again from the recording with only "
+        "the Lua C API calls no decoder can avoid: a presized table per object, kept key strings, a raw set per "
+        "field, no parsing, no checks, no metatables, the garbage collector's share included "
+        "(`bench/lua/bound_loop.lua`). The bound takes every string value from the recording too, as a cache of "
+        "strings that always hit at no cost would (less than any decoder can do); the \"fresh\" column makes each "
+        "from its bytes, as `lua_pushlstring` does. Added to libcurl's exchange (inclusive `curl_easy_perform` as "
+        "our transport drives it, a CURLU handle; the same under both interpreters), it is what any client "
+        "returning these plain tables through libcurl costs when its parsing, transport glue and pipeline cost "
+        "nothing. \"Room\" is what the target leaves for those three; \"today\" is what they cost now.")
+    add("")
+    add("| interpreter | request | libcurl's exchange | result tables (bound) | fresh strings | bound total "
+        "| bound vs raw C | target | room for parse + glue + pipeline | parse + glue + pipeline today |")
+    add("|---|---|---|---|---|---|---|---|---|---|")
+    for key, suffix, interp, need in (("lua54", "54", "lua5.4", 1.25), ("luajit", "jit", "luajit", 1.10)):
+        for op, what in PROFILE_OPS:
+            curl = report[op]["sym"].get("incl", {}).get(curl_fn)
+            if curl is None or f"bound{suffix}" not in report[op]:
+                continue
+            raw, full = report[op]["rawc"]["ir"], report[op][key]["ir"]
+            tables, fresh = report[op][f"bound{suffix}"]["ir"], report[op][f"bound{suffix}fresh"]["ir"]
+            total = curl + tables
+            add(f"| {interp} | {what} | {curl:,.0f} | {tables:,.0f} | {fresh:,.0f} | {total:,.0f} | {total / raw:.3f}× "
+                f"| ≤ {need:.2f}× | {need * raw - total:,.0f} | {full - total:,.0f} |")
+    add("")
+    add("### Above the bound, part by part (inclusive Ir per request)")
+    add("")
+    add("The body's share of the bound is `bound_loop.lua … body` (the decoded body alone); the rest of it is the "
+        "header map and `response`. The transport's glue (reading the request table, options, URL, collecting "
+        "the head and body) and the Lua pipeline (arguments, path, header list, the call's record, the result's "
+        "shape, and the collector's share of what they allocate) have no share: a bound of nothing. A collector "
+        "step runs inside whichever call allocates when one is due, so the collector's share moves between the "
+        "rows from run to run; the four rows add up to everything above libcurl's exchange.")
+    add("")
+    add("| interpreter | request | part | today | its bound | above the bound |")
+    add("|---|---|---|---|---|---|")
+    for key, suffix, interp in (("sym", "54", "lua5.4"), ("luajit", "jit", "luajit")):
+        for op, what in PROFILE_OPS:
+            incl = report[op][key].get("incl")
+            if not incl or f"bound{suffix}" not in report[op]:
+                continue
+            full, body_bound = report[op][key]["ir"], report[op][f"bound{suffix}body"]["ir"]
+            head_bound = report[op][f"bound{suffix}"]["ir"] - body_bound
+            curl, decode = incl.get(curl_fn, 0), incl.get(decode_fn, 0)
+            perform, hmap = incl.get(perform_fn, 0), incl.get(map_fn, 0)
+            parts = [
+                ("JSON decode into Lua tables (`l_json_decode`)", decode, body_bound),
+                ("response header map (`push_header_map`) and `response`", hmap, head_bound),
+                ("transport glue (`l_http_perform` − libcurl − header map)", perform - curl - hmap, 0),
+                ("Lua pipeline and the rest (the whole − `l_http_perform` − decode)", full - perform - decode, 0),
+            ]
+            for name, today, b in parts:
+                add(f"| {interp} | {what} | {name} | {today:,.0f} | {b:,.0f} | {today - b:,.0f} |")
+    add("")
+    return lines
+
+
 def profile_targets(report):
     """Rows (name, short name, measured ratio, required ratio, PASS/FAIL) of the instruction targets."""
     rows = []
@@ -1262,9 +1343,11 @@ def profile(cfg, opts, base, log):
     # callgrind a client is ~50× slower than the server, whose answer is always there first).
     # Inclusive costs (a second callgrind_annotate pass) only where a table reads them.
     with concurrent.futures.ThreadPoolExecutor(max_workers=PROFILE_JOBS) as pool:
+        runs = [(key, argv, env) for key, _label, argv, env in contenders]
+        runs += bound_contenders(opts, base)
         jobs = {(op, key): pool.submit(profile_one, lambda count, op=op, argv=argv: argv(op, count), env, n,
-                                       f"{key}-{op}", key == "sym" and op == "get")
-                for op, _what in PROFILE_OPS for key, _label, argv, env in contenders}
+                                       f"{key}-{op}", key in ("sym", "luajit"))
+                for op, _what in PROFILE_OPS for key, argv, env in runs}
         report = {}
         for (op, key), job in jobs.items():
             report.setdefault(op, {})[key] = job.result()
@@ -1284,6 +1367,7 @@ def profile(cfg, opts, base, log):
     add("")
     summary = profile_summary(report, contenders)
     lines += summary
+    lines += bound_section(report)
     for (op, key), title in ((("get", "sym"), "medusa-lua `retrieve`"),
                              (("post", "sym"), "medusa-lua `managePaymentSession`"),
                              (("get", "rawc"), "raw C loop, GET"), (("get", "rawc_curlu"), "raw C loop (CURLU), GET")):

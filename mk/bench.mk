@@ -1,7 +1,8 @@
 # mk/bench.mk: `make bench` runs the benchmark suite in bench/ and writes bench/results/latest.md
 # (printed too), latest.json (its raw figures), the chart latest.svg/.png and README.md's
 # Performance table; `make bench-profile` writes bench/results/profile.md (callgrind instruction
-# counts, its targets' verdict printed last; a FAIL still exits 0: it is a measurement);
+# counts, its targets' verdict printed last, a FAIL still exits 0: it is a measurement; with the
+# lower bound of bench/bound.c, the least a result of plain Lua tables can cost);
 # `make bench-readme` the README's table again from latest.json; `make bench-header-map` the
 # callgrind cost of one response header map alone. Benchmarks are not tests: nothing here is in
 # TEST_TARGETS.
@@ -52,6 +53,14 @@ bench/build/luajit/bench_rusage.so: bench/lua_rusage.c | bench-deps
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -g $(WARN) $(SHARED) -I/usr/include/luajit-2.1 $< -o $@
 
+# The least a result of plain Lua tables costs (bench/bound.c), for bench-profile's lower bound.
+bench/build/5.4/bench_bound.so: bench/bound.c | bench-deps
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g $(WARN) $(SHARED) $(LUA54_INC) $< -o $@
+bench/build/luajit/bench_bound.so: bench/bound.c | bench-deps
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g $(WARN) $(SHARED) -I/usr/include/luajit-2.1 $< -o $@
+
 # Debian's lua5.4 is stripped; the same static liblua with symbols, for callgrind.
 bench/build/lua_sym: bench/lua_sym.c | bench-deps
 	@mkdir -p $(dir $@)
@@ -90,7 +99,7 @@ BENCH_INPUTS := all bench-deps bench/build/raw_curl bench/build/raw_multi bench/
 bench: $(BENCH_INPUTS)
 	$(PYTHON3_BENCH) bench/run.py $(BENCH_ARGS)
 
-bench-profile: $(BENCH_INPUTS) bench/build/lua_sym
+bench-profile: $(BENCH_INPUTS) bench/build/lua_sym bench/build/5.4/bench_bound.so bench/build/luajit/bench_bound.so
 	@tools/ensure-deps valgrind
 	$(PYTHON3_BENCH) bench/run.py profile $(BENCH_ARGS)
 
