@@ -1153,8 +1153,8 @@ def profile_contenders(opts, base):
 
     floor = os.path.join(BENCH, "lua", "floor_loop.lua")
 
-    def lua(interp):
-        return lambda op, count: [interp, loop, base, op, str(count), "1"]
+    def lua(interp, *pre):
+        return lambda op, count: [interp, *pre, loop, base, op, str(count), "1"]
 
     def floor_result(interp):
         return lambda op, count: [interp, floor, base, op, str(count), "1", "result"]
@@ -1169,6 +1169,11 @@ def profile_contenders(opts, base):
         ("floor54", "floor, `lua5.4`: the C transport's perform with the header map, the body decoded into "
                     "Lua tables, no pipeline (`bench/lua/floor_loop.lua … result`)", floor_result("lua5.4"), env54),
         ("floorjit", "floor, `luajit`: the same", floor_result("luajit"), envjit),
+        # What the collector costs at most: stopped, nothing is freed and nothing re-used.
+        ("lua54_nogc", "medusa-lua, `lua5.4` with the collector stopped (`-e 'collectgarbage(\"stop\")'`)",
+         lua("lua5.4", "-e", 'collectgarbage("stop")'), env54),
+        ("luajit_nogc", "medusa-lua, `luajit` with the collector stopped",
+         lua("luajit", "-e", 'collectgarbage("stop")'), envjit),
     ]
 
 
@@ -1188,7 +1193,7 @@ def bound_contenders(opts, base):
 
 def bound_section(report):
     """profile.md's lower bound: libcurl's exchange (inclusive curl_easy_perform of the lua_sym
-    run: the same transport and bytes under either interpreter) plus the least a result of
+    run for Lua 5.4, of the luajit run for LuaJIT) plus the least a result of
     plain tables costs (bench_bound), against each target; then what each part costs today
     above its share of the bound."""
     curl_fn, decode_fn = "curl_easy_perform [libcurl.so.4.8.0]", "l_json_decode [core.so]"
@@ -1203,16 +1208,16 @@ def bound_section(report):
         "(`bench/lua/bound_loop.lua`). The bound takes every string value from the recording too, as a cache of "
         "strings that always hit at no cost would (less than any decoder can do); the \"fresh\" column makes each "
         "from its bytes, as `lua_pushlstring` does. Added to libcurl's exchange (inclusive `curl_easy_perform` as "
-        "our transport drives it, a CURLU handle; the same under both interpreters), it is what any client "
+        "our transport drives it, a CURLU handle, in the same interpreter's full run), it is what any client "
         "returning these plain tables through libcurl costs when its parsing, transport glue and pipeline cost "
         "nothing. \"Room\" is what the target leaves for those three; \"today\" is what they cost now.")
     add("")
     add("| interpreter | request | libcurl's exchange | result tables (bound) | fresh strings | bound total "
         "| bound vs raw C | target | room for parse + glue + pipeline | parse + glue + pipeline today |")
     add("|---|---|---|---|---|---|---|---|---|---|")
-    for key, suffix, interp, need in (("lua54", "54", "lua5.4", 1.25), ("luajit", "jit", "luajit", 1.10)):
+    for key, suffix, interp, need, run in (("lua54", "54", "lua5.4", 1.25, "sym"), ("luajit", "jit", "luajit", 1.10, "luajit")):
         for op, what in PROFILE_OPS:
-            curl = report[op]["sym"].get("incl", {}).get(curl_fn)
+            curl = report[op][run].get("incl", {}).get(curl_fn)
             if curl is None or f"bound{suffix}" not in report[op]:
                 continue
             raw, full = report[op]["rawc"]["ir"], report[op][key]["ir"]
@@ -1293,7 +1298,9 @@ def profile_summary(report, contenders):
             cells += [f"{ir:,.0f}", f"{ir / report[op]['rawc']['ir']:.3f}×", f"{ir / report[op]['rawc_curlu']['ir']:.3f}×"]
         add(f"| {label} | " + " | ".join(cells) + " |")
     add("")
-    add("The targets are against the CURLOPT_URL loop; the CURLU loop's column is for information.")
+    add("The targets are against the CURLOPT_URL loop; the CURLU loop's column is for information. The rows "
+        "with the collector stopped bound what garbage collection costs a call: nothing is collected, so "
+        "nothing is freed or swept (the rest of the difference is strings that stay interned).")
     add("")
     add("## What the pipeline adds to the floor")
     add("")
