@@ -175,11 +175,68 @@ static int set_fixed_options(medusa_transfer *c) {
   }
   return ok;
 }
-static long opt_long(lua_State *L, int t, const char *key, long dflt) {
+/* ---- field names ----
+ * Shaped for speed: the names of the request's and the response's fields are strings made
+ * once per Lua state and kept in the registry, so that a field is looked up by a kept
+ * string. lua_getfield and lua_setfield make their key from C text on every call (LuaJIT
+ * hashes and interns it each time), twelve times per request. */
+#define TRANSFER_FIELDS(X)                                                                  \
+  X(METHOD, "method") X(URL, "url") X(BODY, "body") X(CA_FILE, "ca_file")                 \
+  X(HEADERS, "headers") X(TIMEOUT_MS, "timeout_ms") X(CONNECT_TIMEOUT_MS, "connect_timeout_ms") \
+  X(MAX_RESPONSE_BYTES, "max_response_bytes") X(HEADERS_REUSED, "headers_reused")         \
+  X(HEADER_RULES, "header_rules") X(STATUS, "status") X(CONNECTS, "connects")
+
+enum {
+#define X(id, name) FIELD_##id,
+  TRANSFER_FIELDS(X)
+#undef X
+  FIELD_COUNT
+};
+
+static const char *const field_name[FIELD_COUNT] = {
+#define X(id, name) name,
+  TRANSFER_FIELDS(X)
+#undef X
+};
+
+static const char field_names_key = 0;
+
+/* Pushes the table of field names (field + 1 -> its string), made on first use; returns
+ * its stack index. */
+static int push_field_names(lua_State *L) {
+  lua_pushlightuserdata(L, (void *)&field_names_key);
+  lua_rawget(L, LUA_REGISTRYINDEX);
+  if (!lua_istable(L, -1)) {
+    int i;
+    lua_pop(L, 1);
+    lua_createtable(L, FIELD_COUNT, 0);
+    for (i = 0; i < FIELD_COUNT; i++) {
+      lua_pushstring(L, field_name[i]);
+      lua_rawseti(L, -2, i + 1);
+    }
+    lua_pushlightuserdata(L, (void *)&field_names_key);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, LUA_REGISTRYINDEX);
+  }
+  return lua_gettop(L);
+}
+
+/* Pushes t[field] as lua_getfield would (metamethods included); t: an absolute index. */
+static void get_field(lua_State *L, int t, int names, int field) {
+  compat_rawgeti(L, names, field + 1);
+  lua_gettable(L, t);
+}
+
+/* Pushes the name of field, for a raw set of a value pushed after it. */
+static void push_field_name(lua_State *L, int names, int field) {
+  compat_rawgeti(L, names, field + 1);
+}
+
+static long opt_long(lua_State *L, int t, int names, int field, long dflt) {
   long v = dflt;
-  lua_getfield(L, t, key);
+  get_field(L, t, names, field);
   if (!lua_isnil(L, -1)) {
-    if (lua_type(L, -1) != LUA_TNUMBER) luaL_error(L, "medusa.http: request.%s must be a number", key);
+    if (lua_type(L, -1) != LUA_TNUMBER) luaL_error(L, "medusa.http: request.%s must be a number", field_name[field]);
     v = (long)lua_tonumber(L, -1);
   }
   lua_pop(L, 1);
@@ -833,27 +890,29 @@ static int push_local_failure(lua_State *L, CURLcode rc, const char *what) {
 
 
 void medusa_read_request(lua_State *L, medusa_request *r) {
+  int names;
   luaL_checktype(L, 2, LUA_TTABLE);
-  lua_getfield(L, 2, "method");
+  names = push_field_names(L);
+  get_field(L, 2, names, FIELD_METHOD);
   r->method = luaL_checkstring(L, -1);
-  lua_getfield(L, 2, "url");
+  get_field(L, 2, names, FIELD_URL);
   r->url = luaL_checkstring(L, -1);
-  lua_getfield(L, 2, "body");
+  get_field(L, 2, names, FIELD_BODY);
   r->body = NULL;
   r->body_len = 0;
   if (!lua_isnil(L, -1)) r->body = luaL_checklstring(L, -1, &r->body_len);
-  lua_getfield(L, 2, "ca_file");
+  get_field(L, 2, names, FIELD_CA_FILE);
   r->ca_file = lua_isnil(L, -1) ? NULL : luaL_checkstring(L, -1);
-  lua_getfield(L, 2, "headers");
+  get_field(L, 2, names, FIELD_HEADERS);
   luaL_checktype(L, -1, LUA_TTABLE);
   r->headers = lua_gettop(L);
-  r->timeout_ms = opt_long(L, 2, "timeout_ms", MEDUSA_DEFAULT_TIMEOUT_MS);
-  r->connect_timeout_ms = opt_long(L, 2, "connect_timeout_ms", MEDUSA_DEFAULT_CONNECT_TIMEOUT_MS);
-  r->max_body = opt_long(L, 2, "max_response_bytes", MEDUSA_DEFAULT_MAX_RESPONSE_BYTES);
-  lua_getfield(L, 2, "headers_reused");
+  r->timeout_ms = opt_long(L, 2, names, FIELD_TIMEOUT_MS, MEDUSA_DEFAULT_TIMEOUT_MS);
+  r->connect_timeout_ms = opt_long(L, 2, names, FIELD_CONNECT_TIMEOUT_MS, MEDUSA_DEFAULT_CONNECT_TIMEOUT_MS);
+  r->max_body = opt_long(L, 2, names, FIELD_MAX_RESPONSE_BYTES, MEDUSA_DEFAULT_MAX_RESPONSE_BYTES);
+  get_field(L, 2, names, FIELD_HEADERS_REUSED);
   r->reused = lua_toboolean(L, -1);
   lua_pop(L, 1);
-  lua_getfield(L, 2, "header_rules");
+  get_field(L, 2, names, FIELD_HEADER_RULES);
   if (!lua_isnil(L, -1)) luaL_checktype(L, -1, LUA_TTABLE);
   r->rules = lua_isnil(L, -1) ? 0 : lua_gettop(L);
 }
@@ -955,16 +1014,21 @@ static void push_head(lua_State *L, medusa_transfer *c, int rules) {
 /* {status, headers, body, connects} */
 static int push_response(lua_State *L, medusa_transfer *c, int rules) {
   long connects = 0;
+  int names = push_field_names(L);
   curl_easy_getinfo(c->curl, CURLINFO_NUM_CONNECTS, &connects);
   lua_createtable(L, 0, 4);
+  push_field_name(L, names, FIELD_STATUS);
   lua_pushinteger(L, (lua_Integer)c->status);
-  lua_setfield(L, -2, "status");
+  lua_rawset(L, -3);
+  push_field_name(L, names, FIELD_HEADERS);
   push_head(L, c, rules);
-  lua_setfield(L, -2, "headers");
+  lua_rawset(L, -3);
+  push_field_name(L, names, FIELD_BODY);
   lua_pushlstring(L, c->body.data ? c->body.data : "", c->body.len);
-  lua_setfield(L, -2, "body");
+  lua_rawset(L, -3);
+  push_field_name(L, names, FIELD_CONNECTS);
   lua_pushinteger(L, (lua_Integer)connects);
-  lua_setfield(L, -2, "connects");
+  lua_rawset(L, -3);
   return 1;
 }
 
