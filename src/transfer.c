@@ -179,7 +179,7 @@ static int set_fixed_options(medusa_transfer *c) {
  * Shaped for speed: the names of the request's and the response's fields are strings made
  * once per Lua state and kept in the registry, so that a field is looked up by a kept
  * string. lua_getfield and lua_setfield make their key from C text on every call (LuaJIT
- * hashes and interns it each time), twelve times per request. */
+ * hashes and interns it each time), fourteen times per request. */
 #define TRANSFER_FIELDS(X)                                                                  \
   X(METHOD, "method") X(URL, "url") X(BODY, "body") X(CA_FILE, "ca_file")                 \
   X(HEADERS, "headers") X(TIMEOUT_MS, "timeout_ms") X(CONNECT_TIMEOUT_MS, "connect_timeout_ms") \
