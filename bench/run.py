@@ -1178,7 +1178,7 @@ def profile_contenders(opts, base):
 
 
 def bound_contenders(opts, base):
-    """(key, argv(op, count), env) of the lower bound: bench/bound.c building one result's plain
+    """(key, argv(op, count), env) of the lower bound: bench/lua_bound.c building one result's plain
     tables again from a recording, no network, no parsing (bench/lua/bound_loop.lua)."""
     loop = os.path.join(BENCH, "lua", "bound_loop.lua")
     env54 = lua_env(f"{ROOT}/build/5.4/?.so;{BENCH}/build/5.4/?.so")
@@ -1210,7 +1210,7 @@ def bound_section(report):
     add("## The lower bound: libcurl's exchange plus the least a plain-table result costs")
     add("")
     add("`bench/lua/bound_loop.lua` records one real result and builds the same tables again from the recording, "
-        "the garbage collector's share included, two ways: through the Lua C API (`bench/bound.c`: a presized "
+        "the garbage collector's share included, two ways: through the Lua C API (`bench/lua_bound.c`: a presized "
         "table per object, kept key strings, a raw set per field, no parsing, no checks, no metatables), and as a "
         "Lua function generated from the recording, one table constructor per table. Both take every string "
         "from the recording, as a cache of strings that always hit at no cost would (less than any decoder can "

@@ -2,7 +2,7 @@
 # (printed too), latest.json (its raw figures), the chart latest.svg/.png and README.md's
 # Performance table; `make bench-profile` writes bench/results/profile.md (callgrind instruction
 # counts, its targets' verdict printed last, a FAIL still exits 0: it is a measurement; with the
-# lower bound of bench/bound.c, the least a result of plain Lua tables can cost);
+# lower bound of bench/lua_bound.c, the least a result of plain Lua tables can cost);
 # `make bench-readme` the README's table again from latest.json; `make bench-header-map` the
 # callgrind cost of one response header map alone. Benchmarks are not tests: nothing here is in
 # TEST_TARGETS.
@@ -45,19 +45,13 @@ bench/build/raw_multi: bench/raw_multi.c | bench-deps
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -g $(WARN) $< -o $@ $(CURL_LIBS)
 
-# getrusage for the Lua contenders of `concurrent` (user and sys CPU of one batch apart).
-bench/build/5.4/bench_rusage.so: bench/lua_rusage.c | bench-deps
+# The benchmarks' own Lua C modules, one source each for Lua 5.4 and LuaJIT: bench_rusage
+# (bench/lua_rusage.c, user and sys CPU apart for the Lua contenders of `concurrent`) and
+# bench_bound (bench/lua_bound.c, bench-profile's lower bound).
+bench/build/5.4/bench_%.so: bench/lua_%.c | bench-deps
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -g $(WARN) $(SHARED) $(LUA54_INC) $< -o $@
-bench/build/luajit/bench_rusage.so: bench/lua_rusage.c | bench-deps
-	@mkdir -p $(dir $@)
-	$(CC) -O2 -g $(WARN) $(SHARED) -I/usr/include/luajit-2.1 $< -o $@
-
-# The least a result of plain Lua tables costs (bench/bound.c), for bench-profile's lower bound.
-bench/build/5.4/bench_bound.so: bench/bound.c | bench-deps
-	@mkdir -p $(dir $@)
-	$(CC) -O2 -g $(WARN) $(SHARED) $(LUA54_INC) $< -o $@
-bench/build/luajit/bench_bound.so: bench/bound.c | bench-deps
+bench/build/luajit/bench_%.so: bench/lua_%.c | bench-deps
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -g $(WARN) $(SHARED) -I/usr/include/luajit-2.1 $< -o $@
 

@@ -3,7 +3,7 @@
 -- built again N times from a recording; (Ir with N - Ir with 0) / N is the least any result
 -- of these plain Lua tables costs beyond libcurl's exchange.
 -- "result" records the whole result, "body" the decoded body alone (no `response`, no header
--- map). Builders: "cached" and "fresh" are bench_bound (bench/bound.c: the Lua C API calls
+-- map). Builders: "cached" and "fresh" are bench_bound (bench/lua_bound.c: the Lua C API calls
 -- no decoder in C can avoid), every string taken from the recording as a string cache that
 -- always hit at no cost would, or made from its bytes; "lua" is a Lua function generated
 -- from the recording, one table constructor per table with the strings as constants: what

@@ -1,4 +1,4 @@
-/* bench/bound.c: bench_bound, the least a result of plain Lua tables can cost, for
+/* bench/lua_bound.c: bench_bound, the least a result of plain Lua tables can cost, for
  * `make bench-profile`'s lower bound. bound.record(value) walks a result once (the body's
  * tables, `response`, its header map) and keeps it as a tape in C memory: every table with
  * its sizes, every string's bytes, every number. bound.build() then makes the same tables
