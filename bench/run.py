@@ -1234,7 +1234,7 @@ def bound_section(report):
             raw, full = report[op]["rawc"]["ir"], report[op][key]["ir"]
             capi, fresh = report[op][f"bound{suffix}"]["ir"], report[op][f"bound{suffix}fresh"]["ir"]
             lua = report[op][f"bound{suffix}lua"]["ir"]
-            total = curl + min(capi, lua)
+            total = curl + bound_of(report, op, suffix)
             add(f"| {interp} | {what} | {curl:,.0f} | {capi:,.0f} | {fresh:,.0f} | {lua:,.0f} | {total:,.0f} "
                 f"| {total / raw:.3f}× | ≤ {need:.2f}× | {need * raw - total:,.0f} | {full - total:,.0f} |")
     add("")
